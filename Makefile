@@ -1,0 +1,48 @@
+# `make test` and `make demo` work on a fresh machine with Python 3.11+: they create .venv when missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEPS_STAMP := $(VENV)/.deps-installed
+TOOLS := .tools
+SAM := $(TOOLS)/sam/bin/sam
+SAM_CLI_VERSION := 1.170.0
+
+.PHONY: test lint typecheck unit template-lint bench clean
+
+$(DEPS_STAMP): requirements-dev.txt layers/jira_connect/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+# aws-sam-cli lives in its own environment: it pins packages that would slow the app's imports.
+$(SAM):
+	$(PYTHON) -m venv $(TOOLS)/sam
+	$(TOOLS)/sam/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/sam/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+
+## test: lint, type-check, validate template.yaml, then run every test
+test: lint typecheck template-lint
+	$(VENV)/bin/pytest
+
+lint: $(DEPS_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(DEPS_STAMP)
+	$(VENV)/bin/mypy
+
+template-lint: $(DEPS_STAMP) $(SAM)
+	$(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --template-file template.yaml
+
+unit: $(DEPS_STAMP)
+	$(VENV)/bin/pytest -m unit
+
+## bench: every benchmark in bench/, each with its baseline measured in the same run
+bench: $(DEPS_STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

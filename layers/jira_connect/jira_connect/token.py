@@ -1,0 +1,71 @@
+"""Connect JWTs for app -> Jira REST calls (../shared/spec/connect-jwt.md §3).
+
+A token is HS256 over the tenant's ``sharedSecret`` with the claims ``iss`` (the app key from the
+descriptor, never the tenant's clientKey), ``iat``, ``exp`` and ``qsh`` (binds the token to one request).
+It travels as ``Authorization: JWT <token>``: sent as ``Bearer``, Jira does not recognise it and runs the
+request as anonymous.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from jira_connect.qsh import query_string_hash
+
+__all__ = ["ALGORITHM", "AUTH_SCHEME", "DEFAULT_TTL_SECONDS", "authorization_header", "encode_token"]
+
+ALGORITHM = "HS256"
+#: The one scheme Jira accepts for a Connect JWT. `Bearer` is for OAuth 2.0 access tokens only.
+AUTH_SCHEME = "JWT"
+#: Three minutes, as atlassian-connect-express and Atlassian's own samples.
+DEFAULT_TTL_SECONDS = 180
+
+
+def encode_token(
+    method: str,
+    url: str,
+    *,
+    app_key: str,
+    shared_secret: str,
+    base_url: str | None = None,
+    ttl: int = DEFAULT_TTL_SECONDS,
+    now: float | None = None,
+) -> str:
+    """A Connect JWT for ``method`` on ``url`` (absolute, or a path with its query, as sent).
+
+    ``app_key`` is the app descriptor's ``key`` (the ``iss``); ``base_url`` is the tenant's base URL,
+    whose context path the qsh leaves out. ``now`` (epoch seconds) is for tests and tools.
+    """
+    if not app_key:
+        raise ValueError("app_key is required: it is the JWT 'iss' (the app descriptor's key)")
+    if not shared_secret:
+        raise ValueError("shared_secret is required: the tenant's sharedSecret signs the token")
+    if ttl <= 0:
+        raise ValueError(f"ttl must be positive, got {ttl}")
+    issued_at = int(time.time() if now is None else now)
+    claims = {
+        "iss": app_key,
+        "iat": issued_at,
+        "exp": issued_at + ttl,
+        "qsh": query_string_hash(method, url, base_url),
+    }
+    return jwt.encode(claims, shared_secret, algorithm=ALGORITHM)
+
+
+def authorization_header(
+    method: str,
+    url: str,
+    *,
+    app_key: str,
+    shared_secret: str,
+    base_url: str | None = None,
+    ttl: int = DEFAULT_TTL_SECONDS,
+    now: float | None = None,
+) -> str:
+    """The ``Authorization`` header value for a Connect request: always ``JWT <token>``."""
+    token = encode_token(
+        method, url, app_key=app_key, shared_secret=shared_secret, base_url=base_url, ttl=ttl, now=now
+    )
+    return f"{AUTH_SCHEME} {token}"
