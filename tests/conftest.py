@@ -10,6 +10,8 @@ TESTS = Path(__file__).parent
 SPEC = TESTS.parent.parent / "shared" / "spec"
 FOLDER_MARKS = ("unit", "integration", "e2e")
 
+pytest_plugins = ["tests.fixtures.emulator", "tests.fixtures.aws"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
