@@ -22,7 +22,7 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, quote, urlsplit
 
-__all__ = ["canonical_request", "query_string_hash", "CONTEXT_QSH"]
+__all__ = ["CONTEXT_QSH", "canonical_request", "query_string_hash"]
 
 #: The fixed qsh of *context* JWTs. Jira issues these to app front ends; an app calling Jira's REST API
 #: must always send a computed qsh, so this value never authenticates a REST request.
