@@ -1,0 +1,1 @@
+"""Local stack: the Jira Cloud emulator, moto server, a Docker-free `sam local invoke`, the demo."""
