@@ -196,3 +196,41 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# --- tenants in the emulator -------------------------------------------------------------------------
+
+
+def install_tenant(
+    emu: Any,
+    secrets: SecretsOnTheWire,
+    client_key: str,
+    *,
+    shared_secret: str = "a-shared-secret-of-at-least-32-bytes!",  # noqa: S107 (a test tenant's)
+    store_oauth_client_id: bool = True,
+    **tenant: Any,
+) -> dict[str, Any]:
+    """Create the tenant in the emulator and store its ``installed`` payload as the lifecycle function
+    would (through its own store instance, so no client's cache is touched). Returns the payload."""
+    site = emu.add_tenant(key=APP_KEY, client_key=client_key, shared_secret=shared_secret, **tenant)
+    record = tenant_record(
+        client_key,
+        site["baseUrl"],
+        shared_secret=shared_secret,
+        oauth_client_id=site["oauthClientId"] if store_oauth_client_id else None,
+    )
+    SecretsManagerTenantStore(secrets.client, PREFIX).save_installation(record)
+    return record
+
+
+def issue(summary: str = "Disk full on db-1", project: str = "OPS", **fields: Any) -> dict[str, Any]:
+    """A create-issue body."""
+    return {
+        "fields": {"project": {"key": project}, "issuetype": {"name": "Task"}, "summary": summary, **fields}
+    }
+
+
+def requests_to(emu: Any, client_key: str, route: str) -> dict[str, int]:
+    """The emulator's count of requests per status for one tenant and ``"<METHOD> <route template>"``."""
+    counts: dict[str, int] = emu.stats()["requests"].get(client_key, {}).get(route, {})
+    return counts
