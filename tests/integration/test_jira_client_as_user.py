@@ -4,6 +4,7 @@ good with a clear reason."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -110,3 +111,26 @@ def test_acting_as_nobody_is_refused(emu: Any, secrets: SecretsOnTheWire, fake_t
     app = _clients(emu, secrets, fake_time).for_tenant("acme")
     with pytest.raises(ValueError, match="account_id"):
         app.as_user("")
+
+
+def test_access_token_jira_refuses_is_replaced_once_and_the_request_succeeds(
+    emu: Any, secrets: SecretsOnTheWire, fake_time: FakeTime
+) -> None:
+    # Jira's clock runs ahead of ours by more than the token's life: the cached token is refused (401).
+    skew = [0.0]
+    install_tenant(emu, secrets, "acme", scopes=["READ", "WRITE", "ACT_AS_USER"])
+    clients = jira_clients(
+        tenant_store(secrets, fake_time),
+        fake_time,
+        oauth_token_url=emu.url + "/oauth2/token",
+        wall_clock=lambda: time.time() + skew[0],
+    )
+    as_mia = clients.for_tenant("acme").as_user(MIA)
+    as_mia.get_project("OPS")
+    emu.clock(advance=TOKEN_LIFETIME + 60)
+    skew[0] = TOKEN_LIFETIME + 60  # new assertions are dated in Jira's time
+    created = as_mia.create_issue(issue())
+    assert _reporter(emu, created.key) == MIA
+    assert _token_requests(emu) == 2
+    assert requests_to(emu, "anonymous", CREATE) == {"401": 1}
+    assert secrets.count() == 2  # the record is re-read once after the 401
