@@ -46,24 +46,9 @@ def raw_peer() -> Iterator[Callable[..., RawPeer]]:
 
 
 # --- the Jira emulator -----------------------------------------------------------------------------------
-# Until tests/fixtures/emulator.py (branch emulator) provides ``jira_emulator``, ``emu`` starts the
-# emulator itself; both offer the control surface (EmulatorControl) plus ``url``.
-
-
-@pytest.fixture(scope="session")
-def _emulator_server() -> Iterator[Any]:
-    from devstack.jira_emulator import EmulatorConfig, EmulatorServer
-
-    server = EmulatorServer(EmulatorConfig()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
-def emu(_emulator_server: Any) -> Iterator[Any]:
-    from devstack.jira_emulator import EmulatorControl
-
-    control = EmulatorControl(_emulator_server.url)
-    control.reset()
-    yield control
-    control.reset()
+def emu(jira_emulator: Any) -> Any:
+    """The emulator (tests/fixtures/emulator.py): control surface, ``url`` and signed raw clients."""
+    return jira_emulator

@@ -7,7 +7,6 @@ import copy
 from typing import Any
 
 import pytest
-import requests
 
 from jira_connect.errors import (
     AnonymousRequest,
@@ -18,7 +17,6 @@ from jira_connect.errors import (
     JiraUnprocessable,
 )
 from jira_connect.jira_client import CreatedIssue, JiraClient, SentRequest, jira_error
-from jira_connect.token import encode_token
 from tests.integration.jira_client_support import (
     FakeTime,
     SecretsOnTheWire,
@@ -115,11 +113,10 @@ def test_connect_jwt_sent_as_bearer_is_anonymous_and_diagnosed_as_such(
     # The forum thread's mistake, made on purpose below the client (which can only send "JWT <token>").
     record = install_tenant(emu, secrets, "acme")
     url = record["baseUrl"] + "/rest/api/3/issue"
-    token = encode_token(
-        "POST", url, app_key=record["key"], shared_secret=record["sharedSecret"], base_url=record["baseUrl"]
-    )
     body = issue(description="x")
-    response = requests.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    # The emulator fixture's raw client signs with this project's signer and can swap the scheme word.
+    response = emu.client(record).post("/rest/api/3/issue", json=body, scheme="Bearer")
+    assert response.request.headers["Authorization"].startswith("Bearer ey")
     error = jira_error(
         response, SentRequest("POST", url, idempotent=False, sent_fields=frozenset(body["fields"]))
     )
