@@ -5,16 +5,26 @@ good with a clear reason."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from jira_connect.errors import ActAsUserUnavailable
+from jira_connect.errors import (
+    ActAsUserUnavailable,
+    ConnectionFailed,
+    IssueCreatorError,
+    JiraUnavailable,
+    RateLimited,
+)
 from jira_connect.jira_client import JiraClient, JiraClients
 from jira_connect.user_tokens import RENEWAL_MARGIN_SECONDS
 from tests.integration.jira_client_support import (
     FakeTime,
+    RawPeer,
     SecretsOnTheWire,
+    closed_port,
+    http_answer,
     install_tenant,
     issue,
     jira_clients,
@@ -134,3 +144,49 @@ def test_access_token_jira_refuses_is_replaced_once_and_the_request_succeeds(
     assert _token_requests(emu) == 2
     assert requests_to(emu, "anonymous", CREATE) == {"401": 1}
     assert secrets.count() == 2  # the record is re-read once after the 401
+
+
+def test_unreachable_authorization_server_is_retryable(
+    emu: Any, secrets: SecretsOnTheWire, fake_time: FakeTime
+) -> None:
+    install_tenant(emu, secrets, "acme", scopes=["READ", "WRITE", "ACT_AS_USER"])
+    clients = jira_clients(
+        tenant_store(secrets, fake_time),
+        fake_time,
+        oauth_token_url=f"http://127.0.0.1:{closed_port()}/oauth2/token",
+    )
+    with pytest.raises(ConnectionFailed) as caught:
+        clients.for_tenant("acme").as_user(MIA).create_issue(issue(), deadline=fake_time.now + 1)
+    assert caught.value.fate == "retryable"
+    assert caught.value.retry_after == 5.0
+    assert requests_to(emu, "acme", CREATE) == {}
+
+
+@pytest.mark.parametrize(
+    ("answer", "leaf"),
+    [
+        (http_answer(503, {"error": "temporarily_unavailable"}, {"Retry-After": "7"}), JiraUnavailable),
+        (http_answer(429, None, {"Retry-After": "7"}), RateLimited),
+        (http_answer(200, {"token_type": "Bearer"}), JiraUnavailable),
+    ],
+)
+def test_authorization_server_trouble_is_retryable_and_not_a_jira_pause(
+    emu: Any,
+    secrets: SecretsOnTheWire,
+    fake_time: FakeTime,
+    raw_peer: Callable[..., RawPeer],
+    *,
+    answer: bytes,
+    leaf: type[IssueCreatorError],
+) -> None:
+    server = raw_peer(lambda request: answer)
+    install_tenant(emu, secrets, "acme", scopes=["READ", "WRITE", "ACT_AS_USER"])
+    clients = jira_clients(
+        tenant_store(secrets, fake_time), fake_time, oauth_token_url=server.base_url + "/oauth2/token"
+    )
+    with pytest.raises(leaf) as caught:
+        clients.for_tenant("acme").as_user(MIA).create_issue(issue(), deadline=fake_time.now + 1)
+    assert caught.value.fate == "retryable"
+    assert b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" in server.requests[0]
+    # The app's own requests to Jira are not held back by the authorization server's trouble.
+    assert clients.for_tenant("acme").get_project("OPS", deadline=fake_time.now + 1)["key"] == "OPS"

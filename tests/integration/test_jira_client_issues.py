@@ -332,3 +332,15 @@ def test_property_search_refuses_names_that_would_need_jql_quoting(
     client = _client(emu, secrets, fake_time)
     with pytest.raises(ValueError, match="property"):
         client.find_issues_by_property(key, path, "v")
+
+
+def test_property_search_follows_every_result_page(
+    emu: Any, secrets: SecretsOnTheWire, fake_time: FakeTime
+) -> None:
+    client = _client(emu, secrets, fake_time, descriptor=DESCRIPTOR)
+    tagged = issue() | {"properties": [{"key": "issue-creator.dedupe", "value": {"key": "dup"}}]}
+    created = client.create_issues([tagged] * 150)
+    found = client.find_issues_by_property("issue-creator.dedupe", "key", "dup")
+    assert sorted(found) == sorted(c.key for c in created if isinstance(c, CreatedIssue))
+    assert len(found) == 150
+    assert requests_to(emu, "acme", "POST /rest/api/{v}/search/jql") == {"200": 2}
