@@ -8,7 +8,7 @@ TOOLS := .tools
 SAM := $(TOOLS)/sam/bin/sam
 SAM_CLI_VERSION := 1.170.0
 
-.PHONY: test lint typecheck unit template-lint bench clean
+.PHONY: test lint typecheck unit template-lint bench explain clean
 
 $(DEPS_STAMP): requirements-dev.txt layers/jira_connect/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,16 @@ template-lint: $(DEPS_STAMP) $(SAM)
 unit: $(DEPS_STAMP)
 	$(VENV)/bin/pytest -m unit
 
-## bench: every benchmark in bench/, each with its baseline measured in the same run
+# The layer is on the path as Lambda puts it under /opt/python.
+RUN := PYTHONPATH=layers/jira_connect:. $(PY)
+
+## bench: the benchmarks in bench/, each with its baseline measured in the same run
 bench: $(DEPS_STAMP)
-	$(PY) -m bench
+	$(RUN) -m bench.signing
+
+## explain: `make explain ARGS="--method GET --url /rest/api/3/project --token 'JWT ...'"`
+explain: $(DEPS_STAMP)
+	@$(RUN) -m jira_connect explain $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

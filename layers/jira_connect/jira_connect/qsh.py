@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 __all__ = ["CONTEXT_QSH", "canonical_request", "query_string_hash"]
 
@@ -35,6 +35,8 @@ PATH_AMPERSAND = "%26"
 EXCLUDED_PARAMETER = "jwt"
 
 _ABSOLUTE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# Text made only of unreserved characters encodes to itself: the common case, so it skips quote().
+_UNRESERVED_ONLY = re.compile(r"[A-Za-z0-9\-._~]*")
 # RFC 3986 unreserved characters other than letters and digits; quote() never encodes those.
 _UNRESERVED_MARKS = "-._~"
 
@@ -85,14 +87,16 @@ def canonical_uri(path: str, context_path: str = "") -> str:
 
 def canonical_query_string(query: str) -> str:
     """Step 3. ``query`` is the raw query string without the leading ``?``."""
+    if not query:
+        return ""
     values_by_name: dict[str, list[str]] = {}
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    for name, value in _form_decoded_pairs(query):
         if name != EXCLUDED_PARAMETER:
             values_by_name.setdefault(name, []).append(value)
     pairs = []
     for name, values in values_by_name.items():
         # Jira sorts the raw values (Java String order), not the encoded ones: the "JWT-20" quirk.
-        ordered = sorted(values, key=_utf16_order)
+        ordered = sorted(values, key=_utf16_order) if len(values) > 1 else values
         pairs.append((percent_encode(name), VALUE_SEPARATOR.join(percent_encode(v) for v in ordered)))
     pairs.sort()
     return PAIR_SEPARATOR.join(f"{name}={values}" for name, values in pairs)
@@ -100,7 +104,27 @@ def canonical_query_string(query: str) -> str:
 
 def percent_encode(text: str) -> str:
     """RFC 3986 percent-encoding of the UTF-8 bytes, upper-case hex (space ``%20``, ``*`` ``%2A``)."""
+    if _UNRESERVED_ONLY.fullmatch(text):
+        return text
     return quote(text, safe=_UNRESERVED_MARKS)
+
+
+def _form_decoded_pairs(query: str) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` decoding, as a servlet container reads a query string:
+    split on ``&`` only, skip empty pieces, a piece without ``=`` is a name with an empty value,
+    ``+`` is a space, ``%XX`` are UTF-8 bytes."""
+    pairs = []
+    for piece in query.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((_form_decode(name), _form_decode(value)))
+    return pairs
+
+
+def _form_decode(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
 
 
 def _utf16_order(text: str) -> bytes:

@@ -1,7 +1,8 @@
 """Connect JWTs for app -> Jira REST calls (../shared/spec/connect-jwt.md §3).
 
-A token is HS256 over the tenant's ``sharedSecret`` with the claims ``iss`` (the app key from the
-descriptor, never the tenant's clientKey), ``iat``, ``exp`` and ``qsh`` (binds the token to one request).
+A token is HS256 (PyJWT's HMAC algorithm) over the tenant's ``sharedSecret`` with the claims ``iss``
+(the app key from the descriptor, never the tenant's clientKey), ``iat``, ``exp`` and ``qsh`` (binds the
+token to one request).
 It travels as ``Authorization: JWT <token>``: sent as ``Bearer``, Jira does not recognise it and runs the
 request as anonymous.
 
@@ -12,10 +13,13 @@ token, not a Connect JWT, is what travels as ``Authorization: Bearer``.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from urllib.parse import urlsplit
 
-import jwt
+from jwt.algorithms import HMACAlgorithm
+from jwt.utils import base64url_encode
 
 from jira_connect.qsh import query_string_hash
 
@@ -42,6 +46,40 @@ JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_TTL_SECONDS = 60
 CLIENT_ID_URN = "urn:atlassian:connect:clientid:"
 ACCOUNT_ID_URN = "urn:atlassian:connect:useraccountid:"
+#: How many tenants' prepared signing keys stay in memory.
+PREPARED_KEYS_LIMIT = 1024
+SEGMENT_SEPARATOR = b"."
+#: The JOSE header never changes, so its encoded segment is computed once.
+_HEADER_SEGMENT = base64url_encode(
+    json.dumps({"alg": ALGORITHM, "typ": "JWT"}, separators=(",", ":")).encode()
+)
+_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
+_prepared_keys: dict[str, bytes] = {}
+_prepared_keys_lock = threading.Lock()
+
+
+def _signing_key(shared_secret: str) -> bytes:
+    """PyJWT's HMAC key, prepared once per secret.
+
+    PyJWT checks on every call that an HMAC secret is not a PEM, SSH, DER or JWK key, which is most of
+    the cost of signing; a tenant's secret is the same for thousands of requests, so the check runs once.
+    """
+    key = _prepared_keys.get(shared_secret)
+    if key is None:
+        key = _HS256.prepare_key(shared_secret)
+        with _prepared_keys_lock:
+            if len(_prepared_keys) >= PREPARED_KEYS_LIMIT:
+                _prepared_keys.clear()
+            _prepared_keys[shared_secret] = key
+    return key
+
+
+def _sign(claims: dict[str, object], shared_secret: str) -> str:
+    """A compact HS256 JWT of ``claims`` (the fixed header, the claims, the signature)."""
+    payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = _HEADER_SEGMENT + SEGMENT_SEPARATOR + payload
+    signature = base64url_encode(_HS256.sign(signing_input, _signing_key(shared_secret)))
+    return (signing_input + SEGMENT_SEPARATOR + signature).decode("ascii")
 
 
 def encode_token(
@@ -66,13 +104,13 @@ def encode_token(
     if ttl <= 0:
         raise ValueError(f"ttl must be positive, got {ttl}")
     issued_at = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "iss": app_key,
         "iat": issued_at,
         "exp": issued_at + ttl,
         "qsh": query_string_hash(method, url, base_url),
     }
-    return jwt.encode(claims, shared_secret, algorithm=ALGORITHM)
+    return _sign(claims, shared_secret)
 
 
 def authorization_header(
@@ -114,7 +152,7 @@ def encode_user_assertion(
     if not shared_secret:
         raise ValueError("shared_secret is required: the tenant's sharedSecret signs the assertion")
     issued_at = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "iss": CLIENT_ID_URN + oauth_client_id,
         "sub": ACCOUNT_ID_URN + account_id,
         "tnt": base_url,
@@ -122,7 +160,7 @@ def encode_user_assertion(
         "iat": issued_at,
         "exp": issued_at + ttl,
     }
-    return jwt.encode(claims, shared_secret, algorithm=ALGORITHM)
+    return _sign(claims, shared_secret)
 
 
 def authorization_server_audience(token_url: str) -> str:
