@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,8 +36,9 @@ class QuietServer(ThreadingHTTPServer):
         pass  # a client that timed out and hung up is part of the test
 
 
-@pytest.fixture
-def key_server() -> Iterator[KeyServer]:
+@contextmanager
+def running_key_server() -> Iterator[KeyServer]:
+    """A key server on a free loopback port (also used by the lifecycle handler tests)."""
     server_state = KeyServer(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -60,9 +62,17 @@ def key_server() -> Iterator[KeyServer]:
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}/keys"
-    yield server_state
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def key_server() -> Iterator[KeyServer]:
+    with running_key_server() as server:
+        yield server
 
 
 def test_published_key_is_fetched_by_kid(key_server: KeyServer) -> None:
