@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -347,3 +348,47 @@ def test_missing_configuration_fails_naming_the_variable(
     monkeypatch.delenv(variable)
     with pytest.raises(SettingsError, match=variable):
         invoke(http_api_event("GET", f"/{STAGE}/atlassian-connect.json"))
+
+
+# -- the sample events in events/ (for `sam local invoke`) stay valid --------------------------------
+
+EVENTS = Path(__file__).parents[2] / "events"
+SAMPLE_BASE_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com"
+
+
+def sample(name: str) -> dict[str, Any]:
+    return dict(json.loads((EVENTS / f"lifecycle_{name}.json").read_text()))
+
+
+@pytest.fixture
+def sample_environment(environment: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_BASE_URL", SAMPLE_BASE_URL)
+    app.lifecycle.cache_clear()
+
+
+def test_sample_descriptor_event_is_served(sample_environment: None) -> None:
+    response = invoke(sample("descriptor"))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["baseUrl"] == SAMPLE_BASE_URL
+
+
+@pytest.mark.parametrize("name", ["installed", "uninstalled"])
+def test_sample_callback_is_signed_like_atlassian_for_its_route(name: str) -> None:
+    event = sample(name)
+    token = event["headers"]["authorization"].removeprefix("JWT ")
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["aud"] == [SAMPLE_BASE_URL]
+    assert claims["qsh"] == query_string_hash("POST", event["rawPath"], SAMPLE_BASE_URL)
+    assert claims["iss"] == json.loads(event["body"])["clientKey"]
+    assert json.loads(event["body"])["eventType"] == name
+
+
+@pytest.mark.parametrize("name", ["installed", "uninstalled"])
+def test_sample_callback_is_refused_because_its_key_is_not_published(
+    sample_environment: None, secrets: Any, name: str
+) -> None:
+    response = invoke(sample(name))
+    assert response["statusCode"] == 401
+    assert "no install key" in error_of(response)["message"]
+    assert secrets.list_secrets()["SecretList"] == []
