@@ -51,5 +51,11 @@ bench: $(DEPS_STAMP)
 explain: $(DEPS_STAMP)
 	@$(RUN) -m jira_connect explain $(ARGS)
 
+## invoke: run one function of template.yaml without Docker, like `sam local invoke`:
+##   `make invoke FUNCTION=IssueWorkerFunction EVENT=events/sqs_create_issue.json [ENV_VARS=env.json]`
+.PHONY: invoke
+invoke: $(DEPS_STAMP)
+	@$(PY) -m devstack invoke $(FUNCTION) $(if $(EVENT),--event $(EVENT)) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

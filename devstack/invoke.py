@@ -1,0 +1,515 @@
+"""Run one Lambda function's handler in a fresh Python process, as the Lambda Python runtime would.
+
+The parent side (:func:`build_environment`, :func:`invoke`) prepares the environment and enforces the
+timeout; the child side is this same file run as a script (``python -I -B invoke.py SPEC``), which is why
+it imports only the standard library: in the child, ``sys.path`` is what Lambda's would be, not the repo's.
+
+What the handler sees, and how it differs from Lambda:
+
+* ``sys.path``: the function's CodeUri first, then its layers (the folders Lambda extracts to
+  ``/opt/python``), then this interpreter's standard library and site-packages, which stand in for the
+  runtime's boto3 and for AWS-managed layers such as Powertools. The working directory is the CodeUri,
+  as ``/var/task`` is in Lambda. It runs on *this* interpreter, not the template's Runtime.
+* Environment (later entries win), the same precedence as ``sam local invoke``:
+
+  1. Lambda's own variables: ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
+     ``AWS_LAMBDA_FUNCTION_TIMEOUT``, ``AWS_LAMBDA_FUNCTION_VERSION``, ``AWS_LAMBDA_LOG_GROUP_NAME``,
+     ``AWS_LAMBDA_LOG_STREAM_NAME``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``LAMBDA_TASK_ROOT``,
+     ``_HANDLER``, ``AWS_EXECUTION_ENV``, ``AWS_SAM_LOCAL=true``, ``TZ``, ``LANG``, ``PATH``;
+  2. the caller's AWS connection: credentials (``AWS_ACCESS_KEY_ID``, ``AWS_PROFILE``, ...) and endpoints
+     (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``), so the function talks to whatever the caller's
+     shell talks to: the local stack or real AWS. With no credentials at all, sam's placeholders
+     (``defaultkey``/``defaultsecret``) keep boto3 from asking the instance metadata service;
+  3. the template's ``Environment.Variables`` (Globals merged, intrinsics resolved);
+  4. the caller's shell value of a variable the template declares (sam does this too);
+  5. env.json's ``Parameters`` section, then its section named after the function's logical id.
+     As in sam, only variables the template declares are taken from env.json, and the rest are reported;
+     one deliberate exception: the AWS connection variables of step 2 are always taken, because that is
+     how env.json points a function at the local stack. (sam takes them only when template.yaml declares
+     them; the tool says so when it applies one that sam would not.)
+* The context: ``function_name``, ``function_version``, ``invoked_function_arn``, ``memory_limit_in_mb``
+  (a string, as in the real runtime), ``aws_request_id``, ``log_group_name``, ``log_stream_name`` and
+  ``get_remaining_time_in_millis()`` counting down from the function's Timeout, from the moment the
+  handler is called (the import, Lambda's init phase, has its own 10 s limit).
+* The timeout is enforced: at Timeout the process group is killed and the result is Lambda's
+  ``Sandbox.Timedout`` error ("Task timed out after N.00 seconds"). MemorySize is not enforced; the REPORT
+  line shows the peak memory used and a warning says when it is above MemorySize.
+* Output: the handler's JSON result, or the error in the runtime's shape
+  (``{"errorMessage", "errorType", "requestId", "stackTrace"}``), is the only thing on stdout; the
+  handler's prints and logs, and START/END/REPORT lines, go to stderr. Unlike sam, a function error
+  exits non-zero, so scripts and CI can tell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final, Literal, TextIO
+
+__all__ = [
+    "INIT_TIMEOUT_SECONDS",
+    "FunctionConfig",
+    "Invocation",
+    "InvokeError",
+    "build_environment",
+    "env_value",
+    "invoke",
+    "parse_env_vars",
+]
+
+#: Lambda gives a function's init phase (imports, module-level code) 10 s.
+INIT_TIMEOUT_SECONDS: Final = 10.0
+#: How long a child whose result is in may take to exit before its process group is ended.
+EXIT_GRACE_SECONDS: Final = 2.0
+LOCAL_ACCOUNT_ID: Final = "123456789012"
+#: The AWS connection: taken from the caller's shell, and from env.json even when the template does not
+#: declare them (the deliberate difference from sam, see the module docstring).
+CONNECTION_VARIABLES: Final = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CA_BUNDLE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+    }
+)
+ENDPOINT_PREFIX: Final = "AWS_ENDPOINT_URL_"
+#: sam's stand-ins when the caller has no credentials: boto3 then fails fast instead of probing
+#: the instance metadata service (a network call to a link-local address).
+PLACEHOLDER_CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "defaultkey", "AWS_SECRET_ACCESS_KEY": "defaultsecret"}
+# The child's result pipe: START when the handler is called, then RESULT or ERROR and the JSON payload.
+_START_MARKER: Final = b"\x00"
+_RESULT: Final = b"R"
+_ERROR: Final = b"E"
+
+
+class InvokeError(ValueError):
+    """The invocation cannot start: bad env.json, bad event, missing handler folder."""
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """Everything needed to run one function locally as Lambda would (see ``devstack.template``)."""
+
+    logical_id: str
+    function_name: str
+    handler: str
+    code_uri: Path
+    runtime: str
+    architecture: str
+    timeout: int
+    memory_size: int
+    #: Template variables (Globals merged), resolved to strings, before env.json or the shell.
+    environment: Mapping[str, str]
+    #: sys.path entries for the layers, highest import priority first (Lambda's /opt/python).
+    layer_paths: tuple[Path, ...] = ()
+    #: Layers given by ARN (an AWS-managed Powertools layer, say): not available offline.
+    remote_layers: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+
+def env_value(value: Any) -> str:
+    """A value as Lambda (and sam) pass an environment variable: ``true``/``false``, never ``None``."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+# --- parent: the environment -------------------------------------------------------------------------
+
+
+def parse_env_vars(text: str, source: str = "env.json") -> dict[str, dict[str, str]]:
+    """sam's env.json: ``{"Parameters": {...}, "<LogicalId>": {...}}``; every section a JSON object."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvokeError(f"{source} is not JSON: {e}") from e
+    if not isinstance(document, dict):
+        raise InvokeError(f"{source} must be a JSON object of sections")
+    sections: dict[str, dict[str, str]] = {}
+    for name, section in document.items():
+        if not isinstance(section, dict):
+            raise InvokeError(f"{source}: section {name!r} must be an object of variable names to values")
+        sections[name] = {str(k): env_value(v) for k, v in section.items()}
+    return sections
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The function's environment and what the caller should know about how it was made."""
+
+    variables: dict[str, str]
+    notes: list[str]
+
+
+def build_environment(
+    config: FunctionConfig,
+    *,
+    env_vars: Mapping[str, Mapping[str, str]] | None,
+    shell: Mapping[str, str],
+    region: str,
+) -> Environment:
+    """Assemble the environment in sam's precedence order (the module docstring lists it)."""
+    notes: list[str] = []
+    variables = _runtime_variables(config, shell, region)
+    variables.update(_connection(shell))
+    declared = dict(config.environment)
+    variables.update(declared)
+    variables.update({name: shell[name] for name in declared if name in shell})
+    sections = env_vars or {}
+    for section_name in ("Parameters", config.logical_id):
+        for name, value in (sections.get(section_name) or {}).items():
+            if name in declared:
+                variables[name] = value
+            elif _is_connection(name):
+                variables[name] = value
+                notes.append(
+                    f"env.json {section_name}.{name} applied; sam local invoke ignores it unless "
+                    f"template.yaml declares {name} for {config.logical_id}"
+                )
+            elif section_name == config.logical_id:
+                notes.append(
+                    f"env.json {section_name}.{name} ignored: template.yaml does not declare it for "
+                    f"{config.logical_id} (sam ignores it too)"
+                )
+    if variables.get("AWS_REGION") != variables.get("AWS_DEFAULT_REGION"):
+        # Lambda sets both to the function's region; env.json may have set only one.
+        variables["AWS_DEFAULT_REGION"] = variables["AWS_REGION"]
+    return Environment(variables=variables, notes=notes)
+
+
+def _runtime_variables(config: FunctionConfig, shell: Mapping[str, str], region: str) -> dict[str, str]:
+    name = config.function_name
+    return {
+        "AWS_SAM_LOCAL": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(config.timeout),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "LAMBDA_TASK_ROOT": str(config.code_uri),
+        "_HANDLER": config.handler,
+        "TZ": ":UTC",
+        "LANG": "en_US.UTF-8",
+        # Not Lambda's PATH (/var/lang/bin...), which does not exist here; a handler that runs a program
+        # finds the caller's.
+        "PATH": shell.get("PATH", os.defpath),
+    }
+
+
+def _is_connection(name: str) -> bool:
+    return name in CONNECTION_VARIABLES or name.startswith(ENDPOINT_PREFIX)
+
+
+def _connection(shell: Mapping[str, str]) -> dict[str, str]:
+    taken = {name: value for name, value in shell.items() if _is_connection(name)}
+    taken.pop("AWS_REGION", None)  # the region is chosen by the caller of build_environment
+    taken.pop("AWS_DEFAULT_REGION", None)
+    if "AWS_PROFILE" in taken or "AWS_SHARED_CREDENTIALS_FILE" in taken:
+        # boto3 finds a profile's file under the home folder.
+        if "HOME" in shell:
+            taken["HOME"] = shell["HOME"]
+    elif "AWS_ACCESS_KEY_ID" not in taken:
+        taken.update(PLACEHOLDER_CREDENTIALS)
+    return taken
+
+
+# --- parent: running it ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What came back: ``payload`` is the JSON text Lambda would return."""
+
+    request_id: str
+    outcome: Literal["ok", "error", "timeout"]
+    payload: str
+    duration_ms: float
+    max_memory_mb: int
+
+
+def invoke(
+    config: FunctionConfig,
+    event: bytes,
+    environment: Mapping[str, str],
+    *,
+    log: TextIO | None = None,
+    python: str = sys.executable,
+) -> Invocation:
+    """Run the handler once with ``event`` (JSON bytes) in a child process; report START/END/REPORT to
+    ``log`` (stderr by default), as the Lambda runtime does in CloudWatch."""
+    log = log or sys.stderr
+    request_id = str(uuid.uuid4())
+    region = environment.get("AWS_REGION", "us-east-1")
+    spec = {
+        "handler": config.handler,
+        "sys_path": [str(config.code_uri), *map(str, config.layer_paths)],
+        "request_id": request_id,
+        "timeout_ms": config.timeout * 1000,
+        "invoked_function_arn": f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{config.function_name}",
+    }
+    log.write(f"START RequestId: {request_id} Version: $LATEST\n")
+    log.flush()
+    # -I: no PYTHON* variables, no user site, no script folder on sys.path (the child sets sys.path
+    # itself); -B: no __pycache__ written into the function's or layer's folders.
+    child = subprocess.Popen(
+        [python, "-I", "-B", str(Path(__file__).resolve()), json.dumps(spec)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=dict(environment),
+        cwd=config.code_uri,
+        start_new_session=True,  # its own process group: the timeout ends what the handler started too
+    )
+    reader = _ResultReader(child)
+    reader.start()
+    _send_event(child, event)
+    outcome, payload, duration_ms, max_memory_mb = _await(child, reader, config, request_id, log)
+    log.write(f"END RequestId: {request_id}\n")
+    log.write(
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {max(1, round(duration_ms))} ms\tMemory Size: {config.memory_size} MB\t"
+        f"Max Memory Used: {max_memory_mb} MB\n"
+    )
+    if max_memory_mb > config.memory_size:
+        log.write(
+            f"warning: {max_memory_mb} MB used, over MemorySize ({config.memory_size} MB): Lambda kills it\n"
+        )
+    log.flush()
+    return Invocation(request_id, outcome, payload, duration_ms, max_memory_mb)
+
+
+class _ResultReader(threading.Thread):
+    """Drains the child's result pipe so a large result never blocks it; notes when the handler starts."""
+
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        super().__init__(daemon=True)
+        assert child.stdout is not None
+        self._stream: IO[bytes] = child.stdout
+        self.first_byte = threading.Event()
+        self.started_at: float | None = None
+        self.data = b""
+
+    def run(self) -> None:
+        first = self._stream.read(1)
+        if first == _START_MARKER:
+            self.started_at = time.monotonic()
+            first = b""
+        self.first_byte.set()
+        self.data = first + self._stream.read()
+
+
+def _send_event(child: subprocess.Popen[bytes], event: bytes) -> None:
+    assert child.stdin is not None
+    try:
+        child.stdin.write(event)
+        child.stdin.close()
+    except BrokenPipeError:
+        pass  # the child died before reading its event; its exit status tells why
+
+
+def _await(
+    child: subprocess.Popen[bytes],
+    reader: _ResultReader,
+    config: FunctionConfig,
+    request_id: str,
+    log: TextIO,
+) -> tuple[Literal["ok", "error", "timeout"], str, float, int]:
+    started = time.monotonic()
+    outcome: Literal["ok", "error", "timeout"] | None = None
+    message = ""
+    try:
+        if not reader.first_byte.wait(INIT_TIMEOUT_SECONDS):
+            outcome = "timeout"
+            message = f"init phase timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
+        elif reader.started_at is not None:
+            started = reader.started_at
+            reader.join(max(0.0, started + config.timeout - time.monotonic()))
+            if reader.is_alive():
+                outcome = "timeout"
+                message = f"Task timed out after {config.timeout:.2f} seconds"
+                log.write(f"{_now()} {request_id} {message}\n")
+        duration_ms = (time.monotonic() - started) * 1000
+    finally:
+        if outcome is None:
+            _await_exit_unreaped(child, EXIT_GRACE_SECONDS)  # the result pipe closes just before it exits
+        # The child is not reaped yet, so its process group id cannot have been reused: ending the group
+        # ends only what this invocation started (the child, if still there, and anything it spawned).
+        _kill_group(child)
+        reader.join()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    max_memory_mb = usage.ru_maxrss // 1024  # kilobytes on Linux
+    if outcome == "timeout":
+        payload = _error_json("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}")
+        return outcome, payload, duration_ms, max_memory_mb
+    kind, body = reader.data[:1], reader.data[1:].decode("utf-8")
+    if kind in (_RESULT, _ERROR):
+        return ("ok" if kind == _RESULT else "error"), body, duration_ms, max_memory_mb
+    code = child.returncode
+    status_text = f"exit status {code}" if code >= 0 else f"signal: {signal.Signals(-code).name}"
+    message = f"RequestId: {request_id} Error: Runtime exited with error: {status_text}"
+    return "error", _error_json("Runtime.ExitError", message), duration_ms, max_memory_mb
+
+
+def _await_exit_unreaped(child: subprocess.Popen[bytes], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return
+        time.sleep(0.005)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+def _error_json(error_type: str, message: str, stack: Sequence[str] = ()) -> str:
+    body: dict[str, Any] = {"errorMessage": message, "errorType": error_type}
+    if stack:
+        body["stackTrace"] = list(stack)
+    return json.dumps(body)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- child: the runtime --------------------------------------------------------------------------------
+
+
+class LambdaContext:
+    """The context object of the Python runtime (awslambdaric's ``LambdaContext``), with a real deadline."""
+
+    def __init__(self, request_id: str, invoked_function_arn: str, deadline_ms: int) -> None:
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = invoked_function_arn
+        # A string in the real runtime too: it is read from the environment.
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
+        self.aws_request_id = request_id
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity: Any = None
+        self.client_context: Any = None
+        self.tenant_id: str | None = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def log(self, message: str) -> None:
+        sys.stdout.write(message)
+
+    def __repr__(self) -> str:
+        return f"LambdaContext(aws_request_id={self.aws_request_id!r}, function_name={self.function_name!r})"
+
+
+def _child_main(spec_text: str) -> None:
+    spec = json.loads(spec_text)
+    # fd 1 carries the result to the parent; whatever the handler prints goes to stderr, as Lambda sends
+    # stdout and stderr alike to the log.
+    result = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
+    event_bytes = sys.stdin.buffer.read()
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - the handler must not read our pipe
+    sys.path[0:0] = spec["sys_path"]
+    request_id: str = spec["request_id"]
+
+    handler = _load_handler(spec["handler"])
+    if isinstance(handler, str):
+        _finish(result, _ERROR, handler)
+        return
+    result.write(_START_MARKER)
+    result.flush()
+    deadline_ms = int(time.time() * 1000) + int(spec["timeout_ms"])
+    context = LambdaContext(request_id, spec["invoked_function_arn"], deadline_ms)
+    try:
+        value = handler(json.loads(event_bytes), context)
+    except Exception as e:
+        _finish(result, _ERROR, _exception_payload(e, request_id))
+        return
+    try:
+        payload = json.dumps(value)
+    except (TypeError, ValueError) as e:
+        _finish(result, _ERROR, _error_json("Runtime.MarshalError", f"Unable to marshal response: {e}"))
+        return
+    _finish(result, _RESULT, payload)
+
+
+def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any] | str:
+    """The handler function, or the runtime's error payload (a str) when it cannot be loaded."""
+    module_name, _, function_name = handler.rpartition(".")
+    module_name = module_name.replace("/", ".")  # the runtime accepts `folder/app.handler`
+    if not module_name:
+        message = f"Bad handler '{handler}': not enough values to unpack"
+        return _error_json("Runtime.MalformedHandlerName", message)
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as e:
+        return _error_json("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}")
+    except Exception as e:
+        return _error_json("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}")
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        message = f"Handler '{function_name}' missing on module '{module_name}'"
+        return _error_json("Runtime.HandlerNotFound", message)
+    return function  # type: ignore[no-any-return]
+
+
+def _exception_payload(error: Exception, request_id: str) -> str:
+    # The first frame is _child_main calling the handler: the runtime's own frames are not the user's.
+    frames = traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])
+    sys.stderr.write(f"[ERROR] {type(error).__name__}: {error}\nTraceback (most recent call last):\n")
+    sys.stderr.write("".join(frames))
+    body = {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": request_id,
+        "stackTrace": frames,
+    }
+    return json.dumps(body)
+
+
+def _finish(result: IO[bytes], kind: bytes, payload: str) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    result.write(kind + payload.encode("utf-8"))
+    result.close()
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1])
+    # Straight out: the parent ends the process group once the result is in, so atexit hooks would race
+    # it; Lambda does not run them between invocations either.
+    os._exit(0)

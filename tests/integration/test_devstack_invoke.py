@@ -1,0 +1,358 @@
+"""``python -m devstack invoke`` runs a template's function as Lambda would: fresh process, layers on the
+path, sam's environment precedence, a context with a real deadline, the timeout enforced, the runtime's
+error shape. Each test drives the real command line against a small template in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / "tests" / "fixtures" / "lambda_echo"
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: 2010-09-09
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage:
+    Type: String
+    Default: test
+Globals:
+  Function:
+    Runtime: python3.13
+    Timeout: 2
+    MemorySize: 256
+    Environment:
+      Variables:
+        FROM_GLOBALS: globals
+        SET_BY_PARAMETERS: template
+Resources:
+  EchoLayer:
+    Type: AWS::Serverless::LayerVersion
+    Properties:
+      ContentUri: layer/
+  EchoQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${AWS::StackName}-echo"
+  EchoFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: function/
+      Handler: app.handler
+      Layers: [!Ref EchoLayer]
+      Environment:
+        Variables:
+          STAGE: !Ref Stage
+          REGION_TEXT: !Sub "region ${AWS::Region} of ${AWS::StackName}"
+          QUEUE_URL: !Ref EchoQueue
+          QUEUE_ARN: !GetAtt EchoQueue.Arn
+          SET_BY_FUNCTION_SECTION: template
+          SET_BY_SHELL: template
+          SHARED_VPC: !ImportValue SharedVpc
+  SlowFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: function/
+      Handler: app.handler
+      Timeout: 1
+      Layers: [!Ref EchoLayer]
+  BrokenFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: function/
+      Handler: missing_module.handler
+"""
+
+ENV_JSON = {
+    "Parameters": {
+        "SET_BY_PARAMETERS": "parameters",
+        "SET_BY_FUNCTION_SECTION": "parameters",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5999",
+    },
+    "EchoFunction": {"SET_BY_FUNCTION_SECTION": "function section", "NOT_DECLARED": "x"},
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A template, the echo function, its layer and an env.json, as a user's project would hold them."""
+    shutil.copytree(FIXTURE / "function", tmp_path / "function")
+    shutil.copytree(FIXTURE / "layer", tmp_path / "layer")
+    (tmp_path / "template.yaml").write_text(TEMPLATE, encoding="utf-8")
+    (tmp_path / "env.json").write_text(json.dumps(ENV_JSON), encoding="utf-8")
+    return tmp_path
+
+
+def run_invoke(
+    project: Path, *args: str, event: dict[str, Any] | None = None, caller_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(REPO),  # the command's own package; the handler's process does not see it
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        **(caller_env or {}),
+    }
+    event_args = ["--event", "-"] if event is not None else []
+    template = ["--template", str(project / "template.yaml")]
+    return subprocess.run(
+        [sys.executable, "-m", "devstack", "invoke", *args, *event_args, *template],
+        input=json.dumps(event) if event is not None else None,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+        timeout=60,
+        check=False,
+    )
+
+
+def result_of(completed: subprocess.CompletedProcess[str]) -> Any:
+    """stdout holds exactly one JSON document: the handler's result or the runtime's error."""
+    return json.loads(completed.stdout)
+
+
+def test_handler_result_is_the_only_output_on_stdout(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", event={"hello": "world"})
+
+    assert completed.returncode == 0, completed.stderr
+    assert result_of(completed)["event"] == {"hello": "world"}
+    assert "handler called with action echo" in completed.stderr  # the handler's print is a log line
+    assert "START RequestId:" in completed.stderr
+    assert "REPORT RequestId:" in completed.stderr
+    assert "Max Memory Used:" in completed.stderr
+
+
+def test_code_uri_comes_first_on_sys_path_then_the_layer(project: Path) -> None:
+    result = result_of(run_invoke(project, "EchoFunction", event={}))
+
+    assert result["layer"] == "echo-layer"
+    assert Path(result["layer_file"]).parent == (project / "layer" / "python").resolve()
+    code, layer = (project / "function").resolve(), (project / "layer" / "python").resolve()
+    assert result["sys_path_head"] == [str(code), str(layer)]
+    assert result["cwd"] == str((project / "function").resolve())  # as /var/task is
+
+
+def test_repository_is_not_importable_from_the_handler(project: Path) -> None:
+    (project / "function" / "probe.py").write_text("import devstack\n", encoding="utf-8")
+    (project / "function" / "app.py").write_text(
+        "def handler(event, context):\n    import probe\n    return 'imported'\n", encoding="utf-8"
+    )
+
+    completed = run_invoke(project, "SlowFunction", event={})
+
+    assert result_of(completed)["errorType"] == "ModuleNotFoundError"
+
+
+def test_environment_follows_sam_precedence(project: Path) -> None:
+    names = [
+        "FROM_GLOBALS",
+        "SET_BY_PARAMETERS",
+        "SET_BY_FUNCTION_SECTION",
+        "SET_BY_SHELL",
+        "NOT_DECLARED",
+        "UNDECLARED_IN_SHELL",
+        "AWS_ENDPOINT_URL",
+    ]
+    completed = run_invoke(
+        project,
+        "EchoFunction",
+        "--env-vars",
+        "env.json",
+        event={"env": names},
+        caller_env={"SET_BY_SHELL": "shell", "UNDECLARED_IN_SHELL": "shell"},
+    )
+
+    env = result_of(completed)["env"]
+    assert env == {
+        "FROM_GLOBALS": "globals",  # Globals.Function.Environment, merged
+        "SET_BY_PARAMETERS": "parameters",  # env.json Parameters beat the template
+        "SET_BY_FUNCTION_SECTION": "function section",  # the function's section beats Parameters
+        "SET_BY_SHELL": "shell",  # a declared variable takes the shell's value (sam does this)
+        "NOT_DECLARED": None,  # sam ignores env.json names the template does not declare
+        "UNDECLARED_IN_SHELL": None,  # the caller's environment does not leak in
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5999",  # the connection: taken from env.json
+    }
+    assert "NOT_DECLARED ignored" in completed.stderr
+    assert "sam local invoke ignores it unless template.yaml declares AWS_ENDPOINT_URL" in completed.stderr
+
+
+def test_lambda_runtime_variables_are_set(project: Path) -> None:
+    names = [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "LAMBDA_TASK_ROOT",
+        "_HANDLER",
+        "AWS_EXECUTION_ENV",
+        "AWS_ACCESS_KEY_ID",
+    ]
+    result = result_of(
+        run_invoke(project, "EchoFunction", event={"env": names}, caller_env={"AWS_REGION": "eu-west-1"})
+    )
+
+    assert result["env"] == {
+        "AWS_LAMBDA_FUNCTION_NAME": "local-EchoFunction",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": "2",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "LAMBDA_TASK_ROOT": str((project / "function").resolve()),
+        "_HANDLER": "app.handler",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_ACCESS_KEY_ID": "testing",  # the caller's credentials
+    }
+
+
+def test_intrinsics_resolve_with_parameter_overrides_and_pseudo_parameters(project: Path) -> None:
+    names = ["STAGE", "REGION_TEXT", "QUEUE_URL", "QUEUE_ARN"]
+    completed = run_invoke(
+        project,
+        "EchoFunction",
+        "--parameter-overrides",
+        "Stage=prod AWS::StackName=jira",
+        "--region",
+        "eu-central-1",
+        event={"env": names},
+    )
+
+    assert result_of(completed)["env"] == {
+        "STAGE": "prod",
+        "REGION_TEXT": "region eu-central-1 of jira",
+        "QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/jira-echo",
+        "QUEUE_ARN": "arn:aws:sqs:eu-central-1:123456789012:jira-echo",
+    }
+
+
+def test_unresolvable_intrinsic_becomes_a_placeholder_and_a_warning(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", event={"env": ["SHARED_VPC"]})
+
+    assert result_of(completed)["env"]["SHARED_VPC"] == '<unresolved: {"Fn::ImportValue":"SharedVpc"}>'
+    assert "SHARED_VPC: cannot resolve" in completed.stderr
+
+
+def test_context_carries_a_real_deadline_from_the_timeout(project: Path) -> None:
+    result = result_of(run_invoke(project, "EchoFunction", event={}))
+
+    assert 1000 < result["remaining_ms"] <= 2000  # Timeout: 2, counted from the handler call
+    context = result["context"]
+    assert context["function_name"] == "local-EchoFunction"
+    assert context["memory_limit_in_mb"] == "256"  # a string, as in the real runtime
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:local-EchoFunction"
+    assert context["invoked_function_arn"] == arn
+    assert context["log_group_name"] == "/aws/lambda/local-EchoFunction"
+    assert "[$LATEST]" in context["log_stream_name"]
+    assert len(context["aws_request_id"]) == 36
+
+
+def test_timeout_ends_the_handler_and_the_processes_it_started(project: Path) -> None:
+    pid_file = project / "grandchild.pid"
+    started = time.monotonic()
+
+    event = {"action": "spawn_and_sleep", "pid_file": str(pid_file)}
+    completed = run_invoke(project, "SlowFunction", event=event)
+
+    assert completed.returncode == 1
+    assert time.monotonic() - started < 10
+    error = result_of(completed)
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert "Task timed out after 1.00 seconds" in completed.stderr
+    assert not is_running(int(pid_file.read_text(encoding="utf-8")))
+
+
+def is_running(pid: int) -> bool:
+    """A killed process whose parent died is a zombie until its new parent reaps it: not running."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in {"Z", "X"}
+
+
+def test_handler_exception_has_the_runtime_error_shape(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", event={"action": "fail", "message": "no tenant"})
+
+    assert completed.returncode == 1
+    error = result_of(completed)
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "boom: no tenant"
+    assert len(error["requestId"]) == 36
+    assert error["stackTrace"]
+    assert "app.py" in error["stackTrace"][0]  # the user's frame first: the runtime's own is left out
+    assert "[ERROR] ValueError: boom: no tenant" in completed.stderr
+
+
+def test_unimportable_handler_is_an_import_module_error(project: Path) -> None:
+    completed = run_invoke(project, "BrokenFunction", event={})
+
+    assert completed.returncode == 1
+    error = result_of(completed)
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert error["errorMessage"].startswith("Unable to import module 'missing_module'")
+
+
+def test_exit_inside_the_handler_is_a_runtime_exit_error(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", event={"action": "exit"})
+
+    assert completed.returncode == 1
+    error = result_of(completed)
+    assert error["errorType"] == "Runtime.ExitError"
+    assert error["errorMessage"].endswith("Runtime exited with error: exit status 3")
+
+
+def test_unserializable_result_is_a_marshal_error(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", event={"action": "unserializable"})
+
+    assert completed.returncode == 1
+    assert result_of(completed)["errorType"] == "Runtime.MarshalError"
+
+
+def test_event_file_and_default_empty_event(project: Path) -> None:
+    (project / "event.json").write_text('{"from": "file"}', encoding="utf-8")
+
+    from_file = run_invoke(project, "EchoFunction", "-e", "event.json")
+    default = run_invoke(project, "EchoFunction")
+
+    assert result_of(from_file)["event"] == {"from": "file"}
+    assert result_of(default)["event"] == {}
+
+
+def test_samconfig_supplies_env_vars_when_no_flag_is_given(project: Path) -> None:
+    (project / "samconfig.toml").write_text(
+        'version = 0.1\n[default.local_invoke.parameters]\nenv_vars = "env.json"\n', encoding="utf-8"
+    )
+
+    result = result_of(run_invoke(project, "EchoFunction", event={"env": ["SET_BY_PARAMETERS"]}))
+
+    assert result["env"] == {"SET_BY_PARAMETERS": "parameters"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["NoSuchFunction"], "'NoSuchFunction' is not an AWS::Serverless::Function"),
+        ([], "name the function to invoke; the template has: EchoFunction, SlowFunction, BrokenFunction"),
+        (["EchoFunction", "--env-vars", "missing.json"], "cannot read missing.json"),
+        (["EchoFunction", "--parameter-overrides", "Nope=1"], "undeclared parameters: Nope"),
+    ],
+)
+def test_usage_errors_exit_2_with_a_message(project: Path, args: list[str], message: str) -> None:
+    completed = run_invoke(project, *args)
+
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert completed.stdout == ""
