@@ -1,6 +1,7 @@
 """``python -m devstack``: the local stack's command line.
 
 ``invoke``  run one function of template.yaml with an event, without Docker (``sam local invoke``'s flags)
+``package`` build the jira_connect layer for Lambda (python3.13, arm64) and report its size
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from devstack import package
 from devstack.invoke import InvokeError, build_environment, invoke, parse_env_vars
 from devstack.template import DEFAULT_REGION, Template, TemplateError, parse_parameter_overrides
 
@@ -26,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result: int = args.run(args)
-    except (TemplateError, InvokeError) as e:
+    except (TemplateError, InvokeError, package.PackageError) as e:
         sys.stderr.write(f"error: {e}\n")
         return EXIT_USAGE
     return result
@@ -62,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config-env", default="default", help="its environment (default: %(default)s)")
     run.set_defaults(run=_invoke)
 
+    build = commands.add_parser("package", help=package.__doc__.splitlines()[0] if package.__doc__ else None)
+    package.add_arguments(build)
+    build.set_defaults(run=package.run)
     return parser
 
 
