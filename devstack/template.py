@@ -89,6 +89,10 @@ _NAME_PROPERTY: Final = {
     "AWS::S3::Bucket": "BucketName",
 }
 _SUB_VARIABLE: Final = re.compile(r"\$\{([^}]*)\}")
+#: events/ naming: a function's events are ``events/<prefix>_*.json``, ``events/<prefix>.json`` or
+#: ``events/<prefix>/*.json``, where the prefix is its CodeUri folder's name (``functions/api/`` -> ``api``)
+#: or an alias below, for folders whose events are named after their trigger.
+EVENT_PREFIX_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {"issue_worker": ("sqs",)}
 
 
 class TemplateError(ValueError):
@@ -332,6 +336,21 @@ class Template:
             remote_layers=tuple(remote_layers),
             warnings=tuple(self.warnings),
         )
+
+    def event_prefixes(self, logical_id: str) -> tuple[str, ...]:
+        """The events/ file prefixes of a function (see ``EVENT_PREFIX_ALIASES``)."""
+        code_uri = self.resolve(self.function_properties(logical_id).get("CodeUri"), logical_id)
+        folder = Path(str(code_uri)).name
+        return (folder, *EVENT_PREFIX_ALIASES.get(folder, ()))
+
+    def event_files(self, logical_id: str, events_dir: Path) -> list[Path]:
+        """The sample events of a function in ``events_dir``, by the naming convention above."""
+        found: set[Path] = set()
+        for prefix in self.event_prefixes(logical_id):
+            found.update(events_dir.glob(f"{prefix}_*.json"))
+            found.update(events_dir.glob(f"{prefix}.json"))
+            found.update(events_dir.glob(f"{prefix}/*.json"))
+        return sorted(found)
 
     def _whole_number(self, value: Any, where: str) -> int:
         resolved = self.resolve(value, where)
