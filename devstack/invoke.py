@@ -27,6 +27,13 @@ What the handler sees, and how it differs from Lambda:
      one deliberate exception: the AWS connection variables of step 2 are always taken, because that is
      how env.json points a function at the local stack. (sam takes them only when template.yaml declares
      them; the tool says so when it applies one that sam would not.)
+* The repository's env.json (samconfig.toml makes it the default for local runs in every environment)
+  points every function at the local stack: ``AWS_ENDPOINT_URL`` is moto's ``http://127.0.0.1:5000`` with
+  moto's fake credentials ``testing``, ``CONNECT_INSTALL_KEYS_URL`` the Jira emulator's
+  ``http://127.0.0.1:8080/__emu/install-keys``, ``APP_BASE_URL`` ``sam local start-api``'s
+  ``http://127.0.0.1:3000``, ``JIRA_ALLOWED_HOSTS`` admits the loopback hosts, and the queue, table and
+  secret-prefix names are those the local stack provisions (stack ``jira-issue-creator``). Against real
+  AWS, pass your own ``--env-vars`` file (or none) with your shell's credentials.
 * The context: ``function_name``, ``function_version``, ``invoked_function_arn``, ``memory_limit_in_mb``
   (a string, as in the real runtime), ``aws_request_id``, ``log_group_name``, ``log_stream_name`` and
   ``get_remaining_time_in_millis()`` counting down from the function's Timeout, from the moment the
