@@ -92,7 +92,7 @@ def _invoke(args: argparse.Namespace) -> int:
 
     env_vars_path = args.env_vars or samconfig.get("env_vars")
     env_vars = parse_env_vars(_read(Path(env_vars_path)), str(env_vars_path)) if env_vars_path else None
-    environment = build_environment(config, env_vars=env_vars, shell=shell, region=region)
+    environment = build_environment(config, env_vars=env_vars, caller_env=shell, region=region)
     _note(environment.notes)
 
     invocation = invoke(config, _event(args.event), environment.variables)

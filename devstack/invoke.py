@@ -12,13 +12,15 @@ What the handler sees, and how it differs from Lambda:
   as ``/var/task`` is in Lambda. It runs on *this* interpreter, not the template's Runtime.
 * Environment (later entries win), the same precedence as ``sam local invoke``:
 
-  1. Lambda's own variables: ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
+  1. Lambda's own variables: ``AWS_LAMBDA_FUNCTION_NAME`` (the FunctionName, else ``<stack>-<LogicalId>``:
+     sam uses the bare logical id), ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
      ``AWS_LAMBDA_FUNCTION_TIMEOUT``, ``AWS_LAMBDA_FUNCTION_VERSION``, ``AWS_LAMBDA_LOG_GROUP_NAME``,
      ``AWS_LAMBDA_LOG_STREAM_NAME``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, ``LAMBDA_TASK_ROOT``,
      ``_HANDLER``, ``AWS_EXECUTION_ENV``, ``AWS_SAM_LOCAL=true``, ``TZ``, ``LANG``, ``PATH``;
   2. the caller's AWS connection: credentials (``AWS_ACCESS_KEY_ID``, ``AWS_PROFILE``, ...) and endpoints
      (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``), so the function talks to whatever the caller's
-     shell talks to: the local stack or real AWS. With no credentials at all, sam's placeholders
+     shell talks to: the local stack or real AWS; and its proxy variables (``HTTPS_PROXY``, ``NO_PROXY``).
+     With neither keys nor a profile (``AWS_PROFILE``, ``~/.aws``), sam's placeholders
      (``defaultkey``/``defaultsecret``) keep boto3 from asking the instance metadata service;
   3. the template's ``Environment.Variables`` (Globals merged, intrinsics resolved);
   4. the caller's shell value of a variable the template declares (sam does this too);
@@ -100,6 +102,11 @@ CONNECTION_VARIABLES: Final = frozenset(
     }
 )
 ENDPOINT_PREFIX: Final = "AWS_ENDPOINT_URL_"
+#: Proxies from the caller's shell: a developer behind one needs them, and a test can send everything
+#: that is not loopback to a dead port with them.
+PROXY_VARIABLES: Final = frozenset(
+    {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+)
 #: sam's stand-ins when the caller has no credentials: boto3 then fails fast instead of probing
 #: the instance metadata service (a network call to a link-local address).
 PLACEHOLDER_CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "defaultkey", "AWS_SECRET_ACCESS_KEY": "defaultsecret"}
@@ -176,39 +183,44 @@ def build_environment(
     config: FunctionConfig,
     *,
     env_vars: Mapping[str, Mapping[str, str]] | None,
-    shell: Mapping[str, str],
+    caller_env: Mapping[str, str],
     region: str,
 ) -> Environment:
     """Assemble the environment in sam's precedence order (the module docstring lists it)."""
     notes: list[str] = []
-    variables = _runtime_variables(config, shell, region)
-    variables.update(_connection(shell))
+    variables = _runtime_variables(config, caller_env, region)
+    variables.update(_connection(caller_env))
     declared = dict(config.environment)
     variables.update(declared)
-    variables.update({name: shell[name] for name in declared if name in shell})
+    variables.update({name: caller_env[name] for name in declared if name in caller_env})
     sections = env_vars or {}
+    beyond_sam: list[str] = []
     for section_name in ("Parameters", config.logical_id):
         for name, value in (sections.get(section_name) or {}).items():
             if name in declared:
                 variables[name] = value
             elif _is_connection(name):
                 variables[name] = value
-                notes.append(
-                    f"env.json {section_name}.{name} applied; sam local invoke ignores it unless "
-                    f"template.yaml declares {name} for {config.logical_id}"
-                )
+                beyond_sam.append(name)
             elif section_name == config.logical_id:
                 notes.append(
                     f"env.json {section_name}.{name} ignored: template.yaml does not declare it for "
                     f"{config.logical_id} (sam ignores it too)"
                 )
-    if variables.get("AWS_REGION") != variables.get("AWS_DEFAULT_REGION"):
-        # Lambda sets both to the function's region; env.json may have set only one.
+    if beyond_sam:
+        notes.append(
+            f"env.json's {', '.join(dict.fromkeys(beyond_sam))} applied; sam local invoke applies them only "
+            f"where template.yaml declares them for {config.logical_id}"
+        )
+    # Lambda sets both region variables to the function's region; env.json may have set only one.
+    if "AWS_REGION" in beyond_sam and "AWS_DEFAULT_REGION" not in beyond_sam:
         variables["AWS_DEFAULT_REGION"] = variables["AWS_REGION"]
+    elif "AWS_DEFAULT_REGION" in beyond_sam and "AWS_REGION" not in beyond_sam:
+        variables["AWS_REGION"] = variables["AWS_DEFAULT_REGION"]
     return Environment(variables=variables, notes=notes)
 
 
-def _runtime_variables(config: FunctionConfig, shell: Mapping[str, str], region: str) -> dict[str, str]:
+def _runtime_variables(config: FunctionConfig, caller_env: Mapping[str, str], region: str) -> dict[str, str]:
     name = config.function_name
     return {
         "AWS_SAM_LOCAL": "true",
@@ -228,7 +240,7 @@ def _runtime_variables(config: FunctionConfig, shell: Mapping[str, str], region:
         "LANG": "en_US.UTF-8",
         # Not Lambda's PATH (/var/lang/bin...), which does not exist here; a handler that runs a program
         # finds the caller's.
-        "PATH": shell.get("PATH", os.defpath),
+        "PATH": caller_env.get("PATH", os.defpath),
     }
 
 
@@ -236,15 +248,21 @@ def _is_connection(name: str) -> bool:
     return name in CONNECTION_VARIABLES or name.startswith(ENDPOINT_PREFIX)
 
 
-def _connection(shell: Mapping[str, str]) -> dict[str, str]:
-    taken = {name: value for name, value in shell.items() if _is_connection(name)}
+def _connection(caller_env: Mapping[str, str]) -> dict[str, str]:
+    taken = {
+        name: value for name, value in caller_env.items() if _is_connection(name) or name in PROXY_VARIABLES
+    }
     taken.pop("AWS_REGION", None)  # the region is chosen by the caller of build_environment
     taken.pop("AWS_DEFAULT_REGION", None)
-    if "AWS_PROFILE" in taken or "AWS_SHARED_CREDENTIALS_FILE" in taken:
-        # boto3 finds a profile's file under the home folder.
-        if "HOME" in shell:
-            taken["HOME"] = shell["HOME"]
-    elif "AWS_ACCESS_KEY_ID" not in taken:
+    home = caller_env.get("HOME")
+    has_profile = bool({"AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"} & set(taken)) or (
+        home is not None and (Path(home) / ".aws").is_dir()
+    )
+    if "AWS_ACCESS_KEY_ID" in taken:
+        pass
+    elif has_profile and home is not None:
+        taken["HOME"] = home  # boto3 reads the profile from ~/.aws
+    else:
         taken.update(PLACEHOLDER_CREDENTIALS)
     return taken
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from devstack.invoke import FunctionConfig, build_environment
+
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "lambda_echo"
 
@@ -184,7 +186,7 @@ def test_environment_follows_sam_precedence(project: Path) -> None:
         "AWS_ENDPOINT_URL": "http://127.0.0.1:5999",  # the connection: taken from env.json
     }
     assert "NOT_DECLARED ignored" in completed.stderr
-    assert "sam local invoke ignores it unless template.yaml declares AWS_ENDPOINT_URL" in completed.stderr
+    assert "env.json's AWS_ENDPOINT_URL applied; sam local invoke applies them only where" in completed.stderr
 
 
 def test_lambda_runtime_variables_are_set(project: Path) -> None:
@@ -356,3 +358,66 @@ def test_usage_errors_exit_2_with_a_message(project: Path, args: list[str], mess
     assert completed.returncode == 2
     assert message in completed.stderr
     assert completed.stdout == ""
+
+
+def config_for(tmp_path: Path) -> FunctionConfig:
+    return FunctionConfig(
+        logical_id="Fn",
+        function_name="local-Fn",
+        handler="app.handler",
+        code_uri=tmp_path,
+        runtime="python3.13",
+        architecture="arm64",
+        timeout=3,
+        memory_size=128,
+        environment={"DECLARED": "template"},
+    )
+
+
+def test_caller_without_credentials_gets_sams_placeholders(tmp_path: Path) -> None:
+    environment = build_environment(
+        config_for(tmp_path), env_vars=None, caller_env={"HOME": str(tmp_path)}, region="us-east-1"
+    )
+
+    assert environment.variables["AWS_ACCESS_KEY_ID"] == "defaultkey"
+    assert "HOME" not in environment.variables
+
+
+def test_caller_with_a_profile_in_home_keeps_it(tmp_path: Path) -> None:
+    (tmp_path / ".aws").mkdir()
+
+    environment = build_environment(
+        config_for(tmp_path), env_vars=None, caller_env={"HOME": str(tmp_path)}, region="us-east-1"
+    )
+
+    assert "AWS_ACCESS_KEY_ID" not in environment.variables
+    assert environment.variables["HOME"] == str(tmp_path)
+
+
+def test_one_region_variable_from_env_json_sets_both(tmp_path: Path) -> None:
+    environment = build_environment(
+        config_for(tmp_path),
+        env_vars={"Parameters": {"AWS_DEFAULT_REGION": "ap-south-1"}},
+        caller_env={"AWS_REGION": "eu-west-1"},
+        region="eu-west-1",
+    )
+
+    assert environment.variables["AWS_REGION"] == environment.variables["AWS_DEFAULT_REGION"] == "ap-south-1"
+
+
+def test_proxies_pass_through_but_other_caller_variables_do_not(tmp_path: Path) -> None:
+    caller = {
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1",
+        "SECRET_TOKEN": "x",
+        "DECLARED": "shell",
+    }
+
+    variables = build_environment(
+        config_for(tmp_path), env_vars=None, caller_env=caller, region="us-east-1"
+    ).variables
+
+    assert variables["HTTPS_PROXY"] == "http://127.0.0.1:9"
+    assert variables["NO_PROXY"] == "127.0.0.1"
+    assert variables["DECLARED"] == "shell"
+    assert "SECRET_TOKEN" not in variables

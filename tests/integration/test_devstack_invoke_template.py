@@ -22,6 +22,13 @@ from devstack.template import Template
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_STACK_ENDPOINT = "http://127.0.0.1:5000"
+#: Anything a function sends beyond loopback (a public default URL no variable overrode) goes to a closed
+#: loopback port instead: requests and boto3 honour these, and devstack passes them through.
+LOOPBACK_ONLY = {
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+}
 #: Errors that mean the handler never ran to the end.
 RUNTIME_FAILURES = ("Runtime.", "Sandbox.")
 
@@ -52,7 +59,7 @@ def test_function_runs_with_its_event(
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={"PATH": os.environ["PATH"]},
+        env={"PATH": os.environ["PATH"], **LOOPBACK_ONLY},
         timeout=120,
         check=False,
     )
