@@ -21,6 +21,17 @@ from devstack.template import DEFAULT_REGION, Template, TemplateError, parse_par
 
 EXIT_FUNCTION_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+#: sam local invoke's container options: accepted so a sam command line works here unchanged, ignored.
+DOCKER_ONLY_OPTIONS = (
+    "--docker-network",
+    "--container-host",
+    "--container-host-interface",
+    "--invoke-image",
+    "--layer-cache-basedir",
+    "--docker-volume-basedir",
+)
+DOCKER_ONLY_FLAGS = ("--skip-pull-image", "--force-image-build")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TemplateError, InvokeError, package.PackageError) as e:
         sys.stderr.write(f"error: {e}\n")
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED  # what the command started has been ended on the way out
     return result
 
 
@@ -62,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
         "--config-file", help="samconfig.toml to read defaults from (default: beside the template)"
     )
     run.add_argument("--config-env", default="default", help="its environment (default: %(default)s)")
+    run.add_argument("--profile", help="AWS profile for the function's credentials (sets AWS_PROFILE)")
+    run.add_argument("-l", "--log-file", help="write the function's logs there instead of stderr")
+    docker = run.add_argument_group("sam's container options", "accepted for sam compatibility and ignored")
+    for option in DOCKER_ONLY_OPTIONS:
+        docker.add_argument(
+            option, dest=f"ignored{option.replace('-', '_')}", metavar="VALUE", help=argparse.SUPPRESS
+        )
+    for flag in DOCKER_ONLY_FLAGS:
+        docker.add_argument(
+            flag, dest=f"ignored{flag.replace('-', '_')}", action="store_true", help=argparse.SUPPRESS
+        )
     run.set_defaults(run=_invoke)
 
     build = commands.add_parser("package", help=package.__doc__.splitlines()[0] if package.__doc__ else None)
@@ -77,6 +101,14 @@ def _invoke(args: argparse.Namespace) -> int:
         args.parameter_overrides or _as_list(samconfig.get("parameter_overrides"))
     )
     shell = dict(os.environ)
+    if args.profile:
+        shell["AWS_PROFILE"] = args.profile
+    ignored = [
+        name.removeprefix("ignored__").replace("_", "-")
+        for name, v in vars(args).items()
+        if v and name.startswith("ignored__")
+    ]
+    _note([f"--{name} ignored: no container here" for name in ignored])
     region = (
         args.region or samconfig.get("region") or shell.get("AWS_REGION") or shell.get("AWS_DEFAULT_REGION")
     )
@@ -95,7 +127,12 @@ def _invoke(args: argparse.Namespace) -> int:
     environment = build_environment(config, env_vars=env_vars, caller_env=shell, region=region)
     _note(environment.notes)
 
-    invocation = invoke(config, _event(args.event), environment.variables)
+    event = _event(args.event)
+    if args.log_file:
+        with Path(args.log_file).open("a", encoding="utf-8") as log:
+            invocation = invoke(config, event, environment.variables, log=log)
+    else:
+        invocation = invoke(config, event, environment.variables)
     sys.stdout.write(invocation.payload + "\n")
     return 0 if invocation.outcome == "ok" else EXIT_FUNCTION_ERROR
 

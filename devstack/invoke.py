@@ -289,8 +289,10 @@ def invoke(
     log: TextIO | None = None,
     python: str = sys.executable,
 ) -> Invocation:
-    """Run the handler once with ``event`` (JSON bytes) in a child process; report START/END/REPORT to
-    ``log`` (stderr by default), as the Lambda runtime does in CloudWatch."""
+    """Run the handler once with ``event`` (JSON bytes) in a child process. START/END/REPORT lines and the
+    handler's own output go to ``log`` (stderr by default), as the Lambda runtime sends both to CloudWatch.
+    """
+    child_stderr = log  # a file the child writes its log lines to directly
     log = log or sys.stderr
     request_id = str(uuid.uuid4())
     region = environment.get("AWS_REGION", "us-east-1")
@@ -309,6 +311,7 @@ def invoke(
         [python, "-I", "-B", str(Path(__file__).resolve()), json.dumps(spec)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=child_stderr,
         env=dict(environment),
         cwd=config.code_uri,
         start_new_session=True,  # its own process group: the timeout ends what the handler started too

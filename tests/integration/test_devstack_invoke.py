@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +68,13 @@ Resources:
       CodeUri: function/
       Handler: app.handler
       Timeout: 1
+      Layers: [!Ref EchoLayer]
+  PatientFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: function/
+      Handler: app.handler
+      Timeout: 60
       Layers: [!Ref EchoLayer]
   BrokenFunction:
     Type: AWS::Serverless::Function
@@ -347,7 +355,10 @@ def test_samconfig_supplies_env_vars_when_no_flag_is_given(project: Path) -> Non
     ("args", "message"),
     [
         (["NoSuchFunction"], "'NoSuchFunction' is not an AWS::Serverless::Function"),
-        ([], "name the function to invoke; the template has: EchoFunction, SlowFunction, BrokenFunction"),
+        (
+            [],
+            "the template has: EchoFunction, SlowFunction, PatientFunction, BrokenFunction",
+        ),
         (["EchoFunction", "--env-vars", "missing.json"], "cannot read missing.json"),
         (["EchoFunction", "--parameter-overrides", "Nope=1"], "undeclared parameters: Nope"),
     ],
@@ -358,6 +369,54 @@ def test_usage_errors_exit_2_with_a_message(project: Path, args: list[str], mess
     assert completed.returncode == 2
     assert message in completed.stderr
     assert completed.stdout == ""
+
+
+def test_log_file_takes_the_logs_and_stdout_keeps_the_result(project: Path) -> None:
+    completed = run_invoke(project, "EchoFunction", "--log-file", "invoke.log", event={"action": "echo"})
+
+    log = (project / "invoke.log").read_text(encoding="utf-8")
+    assert "handler called with action echo" in log
+    assert "REPORT RequestId:" in log
+    assert result_of(completed)["event"] == {"action": "echo"}
+
+
+def test_sam_container_options_are_accepted_and_ignored_and_profile_is_honoured(project: Path) -> None:
+    completed = run_invoke(
+        project,
+        "EchoFunction",
+        "--docker-network",
+        "host",
+        "--skip-pull-image",
+        "--profile",
+        "dev",
+        event={"env": ["AWS_PROFILE"]},
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "--docker-network ignored: no container here" in completed.stderr
+    assert "--skip-pull-image ignored" in completed.stderr
+    assert result_of(completed)["env"] == {"AWS_PROFILE": "dev"}
+
+
+def test_ctrl_c_ends_the_invocation_and_what_the_handler_started(project: Path) -> None:
+    pid_file = project / "grandchild.pid"
+    event = json.dumps({"action": "spawn_and_sleep", "pid_file": str(pid_file)})
+    command = [sys.executable, "-m", "devstack", "invoke", "PatientFunction", "--event", "-"]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "AWS_ACCESS_KEY_ID": "testing"}
+    cli = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=project, text=True
+    )
+    assert cli.stdin is not None
+    cli.stdin.write(event)
+    cli.stdin.close()
+    deadline = time.monotonic() + 10
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    cli.send_signal(signal.SIGINT)
+
+    assert cli.wait(timeout=10) == 130
+    assert not is_running(int(pid_file.read_text(encoding="utf-8")))
 
 
 def config_for(tmp_path: Path) -> FunctionConfig:
