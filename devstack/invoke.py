@@ -1,8 +1,16 @@
-"""Run one Lambda function's handler in a fresh Python process, as the Lambda Python runtime would.
+"""Run a Lambda function's handler in its own Python process, as the Lambda Python runtime would.
 
-The parent side (:func:`build_environment`, :func:`invoke`) prepares the environment and enforces the
-timeout; the child side is this same file run as a script (``python -I -B invoke.py SPEC``), which is why
-it imports only the standard library: in the child, ``sys.path`` is what Lambda's would be, not the repo's.
+An :class:`ExecutionEnvironment` is one child process: it imports the handler once (Lambda's init) and
+then serves invocations one at a time, keeping module state between them like a warm Lambda; a timeout or
+a crash discards it and the next invocation starts cold. :func:`invoke` is one cold invocation (what
+``python -m devstack invoke`` and ``sam local invoke`` do); a caller that wants warm reuse, such as an
+event source mapping loop, keeps an ``ExecutionEnvironment``.
+
+The parent side (:func:`build_environment`, :class:`ExecutionEnvironment`) prepares the environment and
+enforces the timeout; the child side is this same file run as a script (``python -I -B invoke.py SPEC``),
+which is why it imports only the standard library: in the child, ``sys.path`` is what Lambda's would be,
+not the repository's. They talk in lines: requests in on the child's stdin, answers out on its stdout
+(READY after init, START when the handler is called, then RESULT or ERROR with the JSON payload).
 
 What the handler sees, and how it differs from Lambda:
 
@@ -42,7 +50,8 @@ What the handler sees, and how it differs from Lambda:
   handler is called (the import, Lambda's init phase, has its own 10 s limit).
 * The timeout is enforced: at Timeout the process group is killed and the result is Lambda's
   ``Sandbox.Timedout`` error ("Task timed out after N.00 seconds"). MemorySize is not enforced; the REPORT
-  line shows the peak memory used and a warning says when it is above MemorySize.
+  line shows the peak memory used (and the init duration on a cold start) and a warning says when it is
+  above MemorySize.
 * Output: the handler's JSON result, or the error in the runtime's shape
   (``{"errorMessage", "errorType", "requestId", "stackTrace"}``), is the only thing on stdout; the
   handler's prints and logs, and START/END/REPORT lines, go to stderr. Unlike sam, a function error
@@ -56,6 +65,7 @@ import importlib
 import io
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -71,6 +81,7 @@ from typing import IO, Any, Final, Literal, TextIO
 
 __all__ = [
     "INIT_TIMEOUT_SECONDS",
+    "ExecutionEnvironment",
     "FunctionConfig",
     "Invocation",
     "InvokeError",
@@ -110,8 +121,10 @@ PROXY_VARIABLES: Final = frozenset(
 #: sam's stand-ins when the caller has no credentials: boto3 then fails fast instead of probing
 #: the instance metadata service (a network call to a link-local address).
 PLACEHOLDER_CREDENTIALS: Final = {"AWS_ACCESS_KEY_ID": "defaultkey", "AWS_SECRET_ACCESS_KEY": "defaultsecret"}
-# The child's result pipe: START when the handler is called, then RESULT or ERROR and the JSON payload.
-_START_MARKER: Final = b"\x00"
+# The runtime's answers, one line each: READY after init, START when the handler is called, then RESULT
+# or ERROR followed by the JSON payload (ERROR alone, instead of READY, when init fails).
+_READY: Final = b"I"
+_START: Final = b"S"
 _RESULT: Final = b"R"
 _ERROR: Final = b"E"
 
@@ -289,129 +302,224 @@ def invoke(
     log: TextIO | None = None,
     python: str = sys.executable,
 ) -> Invocation:
-    """Run the handler once with ``event`` (JSON bytes) in a child process. START/END/REPORT lines and the
-    handler's own output go to ``log`` (stderr by default), as the Lambda runtime sends both to CloudWatch.
+    """One cold invocation: a fresh :class:`ExecutionEnvironment`, used once and ended."""
+    with ExecutionEnvironment(config, environment, log=log, python=python) as runtime:
+        return runtime.invoke(event)
+
+
+class ExecutionEnvironment:
+    """A Lambda execution environment: one child process that imports the handler once (init) and then
+    serves invocations one at a time, keeping module state (caches, clients, Powertools' cold start flag)
+    between them, as a warm Lambda does. After a timeout or a crash it is discarded, and the next
+    invocation starts a fresh one: a cold start, again as in Lambda. Like Lambda's, one invocation at a
+    time: run several environments for concurrency.
+
+    START/END/REPORT lines and the handler's own output go to ``log`` (stderr by default), as the runtime
+    sends both to CloudWatch. Leaving the ``with`` block (or :meth:`close`) ends the process group.
     """
-    child_stderr = log  # a file the child writes its log lines to directly
-    log = log or sys.stderr
-    request_id = str(uuid.uuid4())
-    region = environment.get("AWS_REGION", "us-east-1")
-    spec = {
-        "handler": config.handler,
-        "sys_path": [str(config.code_uri), *map(str, config.layer_paths)],
-        "request_id": request_id,
-        "timeout_ms": config.timeout * 1000,
-        "invoked_function_arn": f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{config.function_name}",
-    }
-    log.write(f"START RequestId: {request_id} Version: $LATEST\n")
-    log.flush()
-    # -I: no PYTHON* variables, no user site, no script folder on sys.path (the child sets sys.path
-    # itself); -B: no __pycache__ written into the function's or layer's folders.
-    child = subprocess.Popen(
-        [python, "-I", "-B", str(Path(__file__).resolve()), json.dumps(spec)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=child_stderr,
-        env=dict(environment),
-        cwd=config.code_uri,
-        start_new_session=True,  # its own process group: the timeout ends what the handler started too
-    )
-    reader = _ResultReader(child)
-    reader.start()
-    _send_event(child, event)
-    outcome, payload, duration_ms, max_memory_mb = _await(child, reader, config, request_id, log)
-    log.write(f"END RequestId: {request_id}\n")
-    log.write(
-        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-        f"Billed Duration: {max(1, round(duration_ms))} ms\tMemory Size: {config.memory_size} MB\t"
-        f"Max Memory Used: {max_memory_mb} MB\n"
-    )
-    if max_memory_mb > config.memory_size:
-        log.write(
-            f"warning: {max_memory_mb} MB used, over MemorySize ({config.memory_size} MB): Lambda kills it\n"
-        )
-    log.flush()
-    return Invocation(request_id, outcome, payload, duration_ms, max_memory_mb)
 
+    def __init__(
+        self,
+        config: FunctionConfig,
+        environment: Mapping[str, str],
+        *,
+        log: TextIO | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.config = config
+        self.cold_starts = 0
+        self._environment = dict(environment)
+        self._child_stderr = log  # None: the child writes to our stderr
+        self._log = log or sys.stderr
+        self._python = python
+        self._child: subprocess.Popen[bytes] | None = None
+        self._lines: queue.Queue[bytes | None] = queue.Queue()
+        self._broken = False  # init failed or the runtime died: the next invocation starts a new one
+        self._peak_mb = 0
+        region = environment.get("AWS_REGION", "us-east-1")
+        self._arn = f"arn:aws:lambda:{region}:{LOCAL_ACCOUNT_ID}:function:{config.function_name}"
 
-class _ResultReader(threading.Thread):
-    """Drains the child's result pipe so a large result never blocks it; notes when the handler starts."""
+    def __enter__(self) -> ExecutionEnvironment:
+        return self
 
-    def __init__(self, child: subprocess.Popen[bytes]) -> None:
-        super().__init__(daemon=True)
-        assert child.stdout is not None
-        self._stream: IO[bytes] = child.stdout
-        self.first_byte = threading.Event()
-        self.started_at: float | None = None
-        self.data = b""
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
-    def run(self) -> None:
-        first = self._stream.read(1)
-        if first == _START_MARKER:
-            self.started_at = time.monotonic()
-            first = b""
-        self.first_byte.set()
-        self.data = first + self._stream.read()
+    def invoke(self, event: bytes) -> Invocation:
+        """Run the handler with ``event`` (JSON bytes) and wait for it, within the function's Timeout."""
+        request_id = str(uuid.uuid4())
+        self._log.write(f"START RequestId: {request_id} Version: $LATEST\n")
+        self._log.flush()
+        try:
+            init_ms, outcome, payload, duration_ms = self._exchange(request_id, event)
+        except BaseException:
+            self._discard()  # interrupted (Ctrl-C) mid-invocation: end it now, not after a grace period
+            raise
+        if self._broken or outcome == "timeout" or (self._child is not None and _has_exited(self._child)):
+            self._discard()
+        peak_mb = self._peak_memory_mb()
+        self._report(request_id, duration_ms, init_ms, peak_mb)
+        return Invocation(request_id, outcome, payload, duration_ms, peak_mb)
 
+    def close(self) -> None:
+        """End the environment: the child, and whatever it started."""
+        if self._child is None:
+            return
+        assert self._child.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._child.stdin.close()  # end of requests: the runtime loop exits by itself
+        _await_exit_unreaped(self._child, EXIT_GRACE_SECONDS)
+        self._discard()
 
-def _send_event(child: subprocess.Popen[bytes], event: bytes) -> None:
-    assert child.stdin is not None
-    try:
-        child.stdin.write(event)
-        child.stdin.close()
-    except BrokenPipeError:
-        pass  # the child died before reading its event; its exit status tells why
+    # --- one request and its answer ---
 
-
-def _await(
-    child: subprocess.Popen[bytes],
-    reader: _ResultReader,
-    config: FunctionConfig,
-    request_id: str,
-    log: TextIO,
-) -> tuple[Literal["ok", "error", "timeout"], str, float, int]:
-    started = time.monotonic()
-    outcome: Literal["ok", "error", "timeout"] | None = None
-    message = ""
-    try:
-        if not reader.first_byte.wait(INIT_TIMEOUT_SECONDS):
-            outcome = "timeout"
-            message = f"init phase timed out after {INIT_TIMEOUT_SECONDS:.2f} seconds"
-        elif reader.started_at is not None:
-            started = reader.started_at
-            reader.join(max(0.0, started + config.timeout - time.monotonic()))
-            if reader.is_alive():
-                outcome = "timeout"
-                message = f"Task timed out after {config.timeout:.2f} seconds"
-                log.write(f"{_now()} {request_id} {message}\n")
+    def _exchange(
+        self, request_id: str, event: bytes
+    ) -> tuple[float | None, Literal["ok", "error", "timeout"], str, float]:
+        init_ms = None
+        started = time.monotonic()
+        try:
+            if self._child is None:
+                self._start()
+                line = self._next_line(INIT_TIMEOUT_SECONDS, "init phase")
+                init_ms = (time.monotonic() - started) * 1000
+                if line != _READY:
+                    return init_ms, "error", self._failure_payload(request_id, line), 0.0
+            self._send(request_id, event)
+            # The runtime answers at once when it is alive; the Timeout counts from the handler's call.
+            line = self._next_line(INIT_TIMEOUT_SECONDS, "runtime")
+            if line != _START:
+                return init_ms, "error", self._failure_payload(request_id, line), 0.0
+            started = time.monotonic()
+            line = self._next_line(self.config.timeout, "Task")
+        except TimeoutError as e:
+            self._log.write(f"{_now()} {request_id} {e}\n")
+            payload = _error_json("Sandbox.Timedout", f"RequestId: {request_id} Error: {e}")
+            return init_ms, "timeout", payload, (time.monotonic() - started) * 1000
         duration_ms = (time.monotonic() - started) * 1000
-    finally:
-        if outcome is None:
-            _await_exit_unreaped(child, EXIT_GRACE_SECONDS)  # the result pipe closes just before it exits
+        if line is not None and line[:1] in (_RESULT, _ERROR):
+            outcome: Literal["ok", "error"] = "ok" if line[:1] == _RESULT else "error"
+            return init_ms, outcome, line[1:].decode("utf-8"), duration_ms
+        return init_ms, "error", self._failure_payload(request_id, line), duration_ms
+
+    def _start(self) -> None:
+        spec = {
+            "handler": self.config.handler,
+            "sys_path": [str(self.config.code_uri), *map(str, self.config.layer_paths)],
+            "invoked_function_arn": self._arn,
+            "timeout_ms": self.config.timeout * 1000,
+        }
+        # -I: no PYTHON* variables, no user site, no script folder on sys.path (the child sets sys.path
+        # itself); -B: no __pycache__ written into the function's or layer's folders.
+        self._child = subprocess.Popen(
+            [self._python, "-I", "-B", str(Path(__file__).resolve()), json.dumps(spec)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._child_stderr,
+            env=self._environment,
+            cwd=self.config.code_uri,
+            start_new_session=True,  # its own process group: a timeout ends what the handler started too
+        )
+        self._lines = queue.Queue()
+        threading.Thread(target=_read_lines, args=(self._child, self._lines), daemon=True).start()
+        self.cold_starts += 1
+
+    def _send(self, request_id: str, event: bytes) -> None:
+        assert self._child is not None
+        assert self._child.stdin is not None
+        request = json.dumps({"request_id": request_id, "event": event.decode("utf-8")})
+        with contextlib.suppress(BrokenPipeError):  # a dead runtime is noticed by the missing answer
+            self._child.stdin.write(request.encode("utf-8") + b"\n")
+            self._child.stdin.flush()
+
+    def _next_line(self, seconds: float, phase: str) -> bytes | None:
+        """The runtime's next line; ``None`` when it closed its side, TimeoutError after ``seconds``."""
+        try:
+            return self._lines.get(timeout=seconds)
+        except queue.Empty:
+            raise TimeoutError(f"{phase} timed out after {seconds:.2f} seconds") from None
+
+    def _failure_payload(self, request_id: str, line: bytes | None) -> str:
+        """An init error the runtime reported, or Lambda's ExitError for a runtime that died."""
+        self._broken = True
+        if line is not None and line[:1] == _ERROR:
+            return line[1:].decode("utf-8")
+        assert self._child is not None
+        _await_exit_unreaped(self._child, EXIT_GRACE_SECONDS)
+        status = "still running"
+        info = os.waitid(os.P_PID, self._child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if info is not None and info.si_code == os.CLD_EXITED:
+            status = f"exit status {info.si_status}"
+        elif info is not None:
+            status = f"signal: {signal.Signals(info.si_status).name}"
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+        return _error_json("Runtime.ExitError", message)
+
+    # --- ending it ---
+
+    def _discard(self) -> None:
+        child, self._child, self._broken = self._child, None, False
+        if child is None:
+            return
         # The child is not reaped yet, so its process group id cannot have been reused: ending the group
-        # ends only what this invocation started (the child, if still there, and anything it spawned).
+        # ends only what this environment started (the child, if still there, and anything it spawned).
+        self._peak_mb = max(self._peak_mb, _vm_hwm_mb(child.pid))
         _kill_group(child)
-        reader.join()
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
-    max_memory_mb = usage.ru_maxrss // 1024  # kilobytes on Linux
-    if outcome == "timeout":
-        payload = _error_json("Sandbox.Timedout", f"RequestId: {request_id} Error: {message}")
-        return outcome, payload, duration_ms, max_memory_mb
-    kind, body = reader.data[:1], reader.data[1:].decode("utf-8")
-    if kind in (_RESULT, _ERROR):
-        return ("ok" if kind == _RESULT else "error"), body, duration_ms, max_memory_mb
-    code = child.returncode
-    status_text = f"exit status {code}" if code >= 0 else f"signal: {signal.Signals(-code).name}"
-    message = f"RequestId: {request_id} Error: Runtime exited with error: {status_text}"
-    return "error", _error_json("Runtime.ExitError", message), duration_ms, max_memory_mb
+        for stream in (child.stdin, child.stdout):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        self._peak_mb = max(self._peak_mb, usage.ru_maxrss // 1024)  # kilobytes on Linux
+
+    def _peak_memory_mb(self) -> int:
+        if self._child is not None:
+            self._peak_mb = max(self._peak_mb, _vm_hwm_mb(self._child.pid))
+        return self._peak_mb
+
+    def _report(self, request_id: str, duration_ms: float, init_ms: float | None, peak_mb: int) -> None:
+        memory = self.config.memory_size
+        init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
+        self._log.write(f"END RequestId: {request_id}\n")
+        self._log.write(
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, round(duration_ms))} ms\tMemory Size: {memory} MB\t"
+            f"Max Memory Used: {peak_mb} MB{init}\n"
+        )
+        if peak_mb > memory:
+            self._log.write(f"warning: {peak_mb} MB used, over MemorySize ({memory} MB): Lambda kills it\n")
+        self._log.flush()
+
+
+def _read_lines(child: subprocess.Popen[bytes], lines: queue.Queue[bytes | None]) -> None:
+    """Drain the runtime's answers (so a large result never blocks it) into ``lines``; ``None`` at the end."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        lines.put(line.rstrip(b"\n"))
+    lines.put(None)
+
+
+def _vm_hwm_mb(pid: int) -> int:
+    """Peak resident memory of a live process (Linux), 0 when unknown."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _has_exited(child: subprocess.Popen[bytes]) -> bool:
+    """Whether the child has exited, without reaping it (``Popen.poll`` would: see ``_discard``)."""
+    return os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
 
 def _await_exit_unreaped(child: subprocess.Popen[bytes], seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            return
+    while time.monotonic() < deadline and not _has_exited(child):
         time.sleep(0.005)
 
 
@@ -462,37 +570,49 @@ class LambdaContext:
 
 
 def _child_main(spec_text: str) -> None:
+    """The runtime loop: init (import the handler), then one request line in, one answer line out."""
     spec = json.loads(spec_text)
-    # fd 1 carries the result to the parent; whatever the handler prints goes to stderr, as Lambda sends
-    # stdout and stderr alike to the log.
-    result = os.fdopen(os.dup(1), "wb")
+    # Requests arrive on fd 0 and answers leave on fd 1, on private copies that the handler's own
+    # subprocesses do not inherit; the handler sees an empty stdin, and what it prints goes to stderr, as
+    # Lambda sends stdout and stderr alike to the log.
+    requests = os.fdopen(os.dup(0), "rb")
+    answers = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     os.dup2(2, 1)
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
-    event_bytes = sys.stdin.buffer.read()
-    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - the handler must not read our pipe
     sys.path[0:0] = spec["sys_path"]
-    request_id: str = spec["request_id"]
 
     handler = _load_handler(spec["handler"])
     if isinstance(handler, str):
-        _finish(result, _ERROR, handler)
+        _answer(answers, _ERROR, handler)
         return
-    result.write(_START_MARKER)
-    result.flush()
-    deadline_ms = int(time.time() * 1000) + int(spec["timeout_ms"])
-    context = LambdaContext(request_id, spec["invoked_function_arn"], deadline_ms)
+    _answer(answers, _READY)
+    for line in requests:
+        request = json.loads(line)
+        _answer(answers, _START)
+        deadline_ms = int(time.time() * 1000) + int(spec["timeout_ms"])
+        context = LambdaContext(request["request_id"], spec["invoked_function_arn"], deadline_ms)
+        _answer(answers, *_call(handler, request["event"], context))
+
+
+def _call(
+    handler: Callable[[Any, LambdaContext], Any], event_text: str, context: LambdaContext
+) -> tuple[bytes, str]:
     try:
-        value = handler(json.loads(event_bytes), context)
+        event = json.loads(event_text)
+    except ValueError as e:
+        return _ERROR, _error_json("Runtime.UnmarshalError", f"Unable to unmarshal input: {e}")
+    try:
+        value = handler(event, context)
     except Exception as e:
-        _finish(result, _ERROR, _exception_payload(e, request_id))
-        return
+        return _ERROR, _exception_payload(e, context.aws_request_id)
     try:
-        payload = json.dumps(value)
+        return _RESULT, json.dumps(value)
     except (TypeError, ValueError) as e:
-        _finish(result, _ERROR, _error_json("Runtime.MarshalError", f"Unable to marshal response: {e}"))
-        return
-    _finish(result, _RESULT, payload)
+        return _ERROR, _error_json("Runtime.MarshalError", f"Unable to marshal response: {e}")
 
 
 def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any] | str:
@@ -529,15 +649,16 @@ def _exception_payload(error: Exception, request_id: str) -> str:
     return json.dumps(body)
 
 
-def _finish(result: IO[bytes], kind: bytes, payload: str) -> None:
+def _answer(answers: IO[bytes], kind: bytes, payload: str = "") -> None:
+    # The handler's log lines first, then the answer: a reader of both sees them in order.
     sys.stdout.flush()
     sys.stderr.flush()
-    result.write(kind + payload.encode("utf-8"))
-    result.close()
+    answers.write(kind + payload.encode("utf-8") + b"\n")  # json.dumps never writes a raw newline
+    answers.flush()
 
 
 if __name__ == "__main__":
     _child_main(sys.argv[1])
-    # Straight out: the parent ends the process group once the result is in, so atexit hooks would race
+    # Straight out: the parent ends the process group once it has the answer, so atexit hooks would race
     # it; Lambda does not run them between invocations either.
     os._exit(0)

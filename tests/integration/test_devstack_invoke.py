@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from devstack.invoke import FunctionConfig, build_environment
+from devstack.invoke import ExecutionEnvironment, FunctionConfig, build_environment
+from devstack.template import Template
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "lambda_echo"
@@ -280,7 +281,17 @@ def test_timeout_ends_the_handler_and_the_processes_it_started(project: Path) ->
     assert error["errorType"] == "Sandbox.Timedout"
     assert error["errorMessage"].endswith("Task timed out after 1.00 seconds")
     assert "Task timed out after 1.00 seconds" in completed.stderr
-    assert not is_running(int(pid_file.read_text(encoding="utf-8")))
+    assert stops_running(int(pid_file.read_text(encoding="utf-8")))
+
+
+def stops_running(pid: int, within: float = 5.0) -> bool:
+    """A SIGKILL takes effect when the kernel next schedules the process: allow it a moment."""
+    deadline = time.monotonic() + within
+    while is_running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def is_running(pid: int) -> bool:
@@ -416,7 +427,7 @@ def test_ctrl_c_ends_the_invocation_and_what_the_handler_started(project: Path) 
     cli.send_signal(signal.SIGINT)
 
     assert cli.wait(timeout=10) == 130
-    assert not is_running(int(pid_file.read_text(encoding="utf-8")))
+    assert stops_running(int(pid_file.read_text(encoding="utf-8")))
 
 
 def config_for(tmp_path: Path) -> FunctionConfig:
@@ -480,3 +491,56 @@ def test_proxies_pass_through_but_other_caller_variables_do_not(tmp_path: Path) 
     assert variables["NO_PROXY"] == "127.0.0.1"
     assert variables["DECLARED"] == "shell"
     assert "SECRET_TOKEN" not in variables
+
+
+def environment_of(project: Path, function: str, log: Path) -> ExecutionEnvironment:
+    config = Template.load(project / "template.yaml").function_config(function)
+    caller = {"PATH": os.environ["PATH"], "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    variables = build_environment(config, env_vars=None, caller_env=caller, region="us-east-1").variables
+    return ExecutionEnvironment(config, variables, log=log.open("w", encoding="utf-8"))
+
+
+def call(runtime: ExecutionEnvironment, event: dict[str, Any]) -> Any:
+    return json.loads(runtime.invoke(json.dumps(event).encode()).payload)
+
+
+def test_warm_environment_keeps_module_state_between_invocations(project: Path) -> None:
+    log = project / "warm.log"
+    with environment_of(project, "EchoFunction", log) as runtime:
+        results = [call(runtime, {}) for _ in range(3)]
+
+    assert [r["invocation"] for r in results] == [1, 2, 3]
+    assert len({r["pid"] for r in results}) == 1
+    assert runtime.cold_starts == 1
+    assert log.read_text(encoding="utf-8").count("Init Duration:") == 1  # only the cold start has one
+    assert stops_running(results[0]["pid"])
+
+
+def test_environment_starts_cold_again_after_a_timeout(project: Path) -> None:
+    with environment_of(project, "SlowFunction", project / "slow.log") as runtime:
+        first = call(runtime, {})
+        timed_out = runtime.invoke(json.dumps({"action": "sleep", "seconds": 5}).encode())
+        after = call(runtime, {})
+
+    assert timed_out.outcome == "timeout"
+    assert after["invocation"] == 1  # Lambda replaces an environment that timed out
+    assert after["pid"] != first["pid"]
+    assert runtime.cold_starts == 2
+
+
+def test_closing_the_environment_ends_what_the_handler_left_running(project: Path) -> None:
+    pid_file = project / "left-running.pid"
+    with environment_of(project, "EchoFunction", project / "spawn.log") as runtime:
+        result = call(runtime, {"action": "spawn", "pid_file": str(pid_file)})
+        assert is_running(int(pid_file.read_text(encoding="utf-8")))
+
+    assert stops_running(int(pid_file.read_text(encoding="utf-8")))
+    assert stops_running(result["pid"])
+
+
+def test_failed_init_is_retried_at_the_next_invocation(project: Path) -> None:
+    with environment_of(project, "BrokenFunction", project / "broken.log") as runtime:
+        errors = [call(runtime, {}) for _ in range(2)]
+
+    assert [e["errorType"] for e in errors] == ["Runtime.ImportModuleError"] * 2
+    assert runtime.cold_starts == 2
