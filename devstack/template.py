@@ -276,6 +276,9 @@ class Template:
             raw = overrides.get(name, spec.get("Default"))
             if raw is None:
                 continue  # no value: a Ref to it is reported where it is used
+            allowed = [_to_str(v) for v in spec.get("AllowedValues") or []]
+            if allowed and _to_str(raw) not in allowed:
+                raise TemplateError(f"parameter {name}={raw!r} is not one of its AllowedValues {allowed}")
             kind = str(spec.get("Type", "String"))
             is_list = kind == "CommaDelimitedList" or kind.startswith("List<")
             values[name] = [p.strip() for p in str(raw).split(",")] if is_list else _to_str(raw)

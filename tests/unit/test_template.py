@@ -169,6 +169,15 @@ def test_override_of_an_undeclared_parameter_is_refused() -> None:
         resolve("x", overrides={"Nope": "1"})
 
 
+def test_override_outside_allowed_values_is_refused() -> None:
+    with pytest.raises(TemplateError, match="LogLevel='LOUD' is not one of its AllowedValues"):
+        resolve(
+            "x",
+            parameters="  LogLevel: {Type: String, Default: INFO, AllowedValues: [INFO, DEBUG]}",
+            overrides={"LogLevel": "LOUD"},
+        )
+
+
 def test_parameter_overrides_accept_sam_forms() -> None:
     assert parse_parameter_overrides(["A=1 B='x'", "ParameterKey=C,ParameterValue=3", 'D="two words"']) == {
         "A": "1",
