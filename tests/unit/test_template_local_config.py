@@ -71,7 +71,10 @@ def test_env_json_sections_name_template_functions_and_their_variables(
         for name in variables:
             if name in CONNECTION_VARIABLES or name.startswith(ENDPOINT_PREFIX) or not targets:
                 continue  # devstack takes the connection anyway (see devstack.invoke)
-            assert any(name in declared[f] for f in targets), f"{section}.{name} is declared by no function"
+            assert any(name in declared[f] for f in targets), (
+                f"env.json {section}.{name}: template.yaml declares it for none of {sorted(targets)}, "
+                "so sam local invoke ignores it"
+            )
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
