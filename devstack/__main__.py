@@ -2,6 +2,7 @@
 
 ``invoke``  run one function of template.yaml with an event, without Docker (``sam local invoke``'s flags)
 ``package`` build the jira_connect layer for Lambda (python3.13, arm64) and report its size
+``demo``    the service doing its job on the local stack (``make demo``; ``demo --help`` for its options)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack import package
+from devstack import demo, package
 from devstack.invoke import InvokeError, build_environment, invoke, parse_env_vars
 from devstack.template import DEFAULT_REGION, Template, TemplateError, parse_parameter_overrides
 
@@ -45,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # what the command started has been ended on the way out
     return result
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return demo.main(args.demo_args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("package", help=package.__doc__.splitlines()[0] if package.__doc__ else None)
     package.add_arguments(build)
     build.set_defaults(run=package.run)
+
+    show = commands.add_parser("demo", help="the service doing its job on the local stack", add_help=False)
+    show.add_argument("demo_args", nargs=argparse.REMAINDER, help="options of the demo (--help lists them)")
+    show.set_defaults(run=_demo)
     return parser
 
 
