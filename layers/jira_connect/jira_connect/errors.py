@@ -10,6 +10,7 @@ The class alone decides the fate of an issue message::
     │   │   ├── TenantUninstalled   the app was uninstalled from that site
     │   │   └── MalformedTenantRecord
     │   ├── DisallowedBaseUrl       tenant base URL fails the host guard (SSRF)
+    │   ├── ActAsUserUnavailable    no oauthClientId, or the grant refused (ACT_AS_USER scope missing)
     │   ├── JiraAuthenticationFailed  401 even after re-reading the tenant secret
     │   └── JiraRejected            Jira answered 4xx: it will answer the same again
     │       ├── JiraBadRequest      400 (Jira's errorMessages and field errors kept intact)
@@ -19,12 +20,13 @@ The class alone decides the fate of an issue message::
     │       └── JiraUnprocessable   422 (a configuration problem in Jira)
     ├── RetryableError              Jira did not act: try again once ``retry_after`` has passed
     │   ├── RateLimited             429 (``rate_limit_reason`` scopes the pause)
-    │   ├── JiraUnavailable         503 with Retry-After, 502, 504
+    │   ├── JiraUnavailable         503 with Retry-After; on reads also 502, 504, any 5xx with Retry-After
     │   └── ConnectionFailed        refused or unreachable before anything was sent
     └── AmbiguousError              the request may have reached Jira: look before re-creating
         ├── ResponseTimeout         sent, then no answer in time
         ├── ConnectionLost          sent, then the connection broke
-        └── JiraServerError         500 (or another 5xx without Retry-After) on a write
+        └── JiraServerError         a write's 5xx other than 503 with Retry-After (500, 502, 504 ...):
+                                    a gateway error does not prove the origin did not commit the write
 
 Adapters translate vendor errors into these with ``raise ... from e``. Messages never contain a secret,
 a JWT or an access token.
@@ -36,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 __all__ = [
+    "ActAsUserUnavailable",
     "AmbiguousError",
     "AnonymousRequest",
     "ConnectionFailed",
@@ -140,6 +143,11 @@ class DisallowedBaseUrl(PermanentError):
     """The tenant's base URL fails the host guard: no signed request is sent there."""
 
 
+class ActAsUserUnavailable(PermanentError):
+    """Acting as a user is impossible for this tenant: its record has no ``oauthClientId``, or the
+    authorization server refused the JWT-bearer grant (the app lacks the ACT_AS_USER scope)."""
+
+
 class JiraAuthenticationFailed(PermanentError):
     """Jira answered 401 to a signed request, and again after the tenant secret was re-read."""
 
@@ -179,7 +187,7 @@ class RateLimited(RetryableError):
 
 
 class JiraUnavailable(RetryableError):
-    """503 with Retry-After, 502 or 504: Jira or its edge did not process the request."""
+    """503 with Retry-After (Jira turned the request away), or a 502/504/5xx-with-Retry-After on a read."""
 
 
 class ConnectionFailed(RetryableError):

@@ -5,6 +5,10 @@ A token is HS256 (PyJWT's HMAC algorithm) over the tenant's ``sharedSecret`` wit
 token to one request).
 It travels as ``Authorization: JWT <token>``: sent as ``Bearer``, Jira does not recognise it and runs the
 request as anonymous.
+
+The same module builds the one other JWT the app signs: the OAuth 2.0 JWT-bearer *assertion* that trades
+the tenant's shared secret for a user's access token (acting as a user, connect-jwt.md §4). That access
+token, not a Connect JWT, is what travels as ``Authorization: Bearer``.
 """
 
 from __future__ import annotations
@@ -12,13 +16,25 @@ from __future__ import annotations
 import json
 import threading
 import time
+from urllib.parse import urlsplit
 
+import jwt
 from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_encode
 
 from jira_connect.qsh import query_string_hash
 
-__all__ = ["ALGORITHM", "AUTH_SCHEME", "DEFAULT_TTL_SECONDS", "authorization_header", "encode_token"]
+__all__ = [
+    "ALGORITHM",
+    "ASSERTION_TTL_SECONDS",
+    "AUTH_SCHEME",
+    "DEFAULT_TTL_SECONDS",
+    "JWT_BEARER_GRANT_TYPE",
+    "authorization_header",
+    "authorization_server_audience",
+    "encode_token",
+    "encode_user_assertion",
+]
 
 ALGORITHM = "HS256"
 #: The one scheme Jira accepts for a Connect JWT. `Bearer` is for OAuth 2.0 access tokens only.
@@ -51,6 +67,14 @@ def _signing_key(shared_secret: str) -> bytes:
                 _prepared_keys.clear()
             _prepared_keys[shared_secret] = key
     return key
+
+
+#: The OAuth 2.0 grant that exchanges an assertion for an access token (RFC 7523).
+JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: As Atlassian's own OAuth 2.0 client; the authorization server refuses long-lived assertions.
+ASSERTION_TTL_SECONDS = 60
+CLIENT_ID_URN = "urn:atlassian:connect:clientid:"
+ACCOUNT_ID_URN = "urn:atlassian:connect:useraccountid:"
 
 
 def encode_token(
@@ -102,3 +126,42 @@ def authorization_header(
         method, url, app_key=app_key, shared_secret=shared_secret, base_url=base_url, ttl=ttl, now=now
     )
     return f"{AUTH_SCHEME} {token}"
+
+
+def encode_user_assertion(
+    *,
+    oauth_client_id: str,
+    account_id: str,
+    base_url: str,
+    audience: str,
+    shared_secret: str,
+    ttl: int = ASSERTION_TTL_SECONDS,
+    now: float | None = None,
+) -> str:
+    """The JWT-bearer assertion asking for an access token to act as ``account_id`` on one tenant.
+
+    ``oauth_client_id`` is the tenant's ``oauthClientId`` (installed payload), ``base_url`` its base URL
+    (the ``tnt`` claim), ``audience`` the authorization server (:func:`authorization_server_audience`).
+    """
+    if not oauth_client_id:
+        raise ValueError("oauth_client_id is required: it is the assertion's 'iss'")
+    if not account_id:
+        raise ValueError("account_id is required: it is the assertion's 'sub'")
+    if not shared_secret:
+        raise ValueError("shared_secret is required: the tenant's sharedSecret signs the assertion")
+    issued_at = int(time.time() if now is None else now)
+    claims = {
+        "iss": CLIENT_ID_URN + oauth_client_id,
+        "sub": ACCOUNT_ID_URN + account_id,
+        "tnt": base_url,
+        "aud": audience,
+        "iat": issued_at,
+        "exp": issued_at + ttl,
+    }
+    return jwt.encode(claims, shared_secret, algorithm=ALGORITHM)
+
+
+def authorization_server_audience(token_url: str) -> str:
+    """The assertion's ``aud``: the authorization server's origin (scheme and authority of the token URL)."""
+    parts = urlsplit(token_url)
+    return f"{parts.scheme}://{parts.netloc}"
