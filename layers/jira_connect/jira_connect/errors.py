@@ -12,6 +12,8 @@ The class alone decides the fate of an issue message::
     │   ├── DisallowedBaseUrl       tenant base URL fails the host guard (SSRF)
     │   ├── ActAsUserUnavailable    no oauthClientId, or the grant refused (ACT_AS_USER scope missing)
     │   ├── JiraAuthenticationFailed  401 even after re-reading the tenant secret
+    │   ├── InstallVerificationFailed  an incoming lifecycle callback failed signed-install checks (401)
+    │   │   └── UnknownInstallKey  the token's ``kid`` names no published install key
     │   └── JiraRejected            Jira answered 4xx: it will answer the same again
     │       ├── JiraBadRequest      400 (Jira's errorMessages and field errors kept intact)
     │       │   └── AnonymousRequest  400 whose every field "cannot be set": Jira ignored our auth
@@ -21,7 +23,8 @@ The class alone decides the fate of an issue message::
     ├── RetryableError              Jira did not act: try again once ``retry_after`` has passed
     │   ├── RateLimited             429 (``rate_limit_reason`` scopes the pause)
     │   ├── JiraUnavailable         503 with Retry-After; on reads also 502, 504, any 5xx with Retry-After
-    │   └── ConnectionFailed        refused or unreachable before anything was sent
+    │   ├── ConnectionFailed        refused or unreachable before anything was sent
+    │   └── InstallKeysUnavailable  the install-keys CDN failed: nothing verified, nothing stored (503)
     └── AmbiguousError              the request may have reached Jira: look before re-creating
         ├── ResponseTimeout         sent, then no answer in time
         ├── ConnectionLost          sent, then the connection broke
@@ -45,6 +48,8 @@ __all__ = [
     "ConnectionLost",
     "DisallowedBaseUrl",
     "Fate",
+    "InstallKeysUnavailable",
+    "InstallVerificationFailed",
     "InvalidMessage",
     "IssueCreatorError",
     "JiraAuthenticationFailed",
@@ -62,6 +67,7 @@ __all__ = [
     "RetryableError",
     "TenantError",
     "TenantUninstalled",
+    "UnknownInstallKey",
     "UnknownTenant",
 ]
 
@@ -152,6 +158,25 @@ class JiraAuthenticationFailed(PermanentError):
     """Jira answered 401 to a signed request, and again after the tenant secret was re-read."""
 
 
+class InstallVerificationFailed(PermanentError):
+    """A lifecycle callback failed signed-install verification: answer 401, store nothing.
+
+    ``check`` names the failed check (``"alg"``, ``"aud"``, ``"qsh"``, ...); the message says what was
+    expected and never contains the token or a secret.
+    """
+
+    def __init__(self, message: str, *, check: str) -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class UnknownInstallKey(InstallVerificationFailed):
+    """The token's ``kid`` names no key that the install-keys CDN publishes."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, check="kid")
+
+
 class JiraRejected(PermanentError):
     """Jira answered a 4xx that it will repeat for the same request."""
 
@@ -192,6 +217,10 @@ class JiraUnavailable(RetryableError):
 
 class ConnectionFailed(RetryableError):
     """The connection could not be made, so nothing was sent."""
+
+
+class InstallKeysUnavailable(RetryableError):
+    """The install-keys CDN failed or timed out, so a lifecycle callback could not be verified (yet)."""
 
 
 class AmbiguousError(IssueCreatorError):

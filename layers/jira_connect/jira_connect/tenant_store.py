@@ -6,7 +6,8 @@ at once: after a 401 from Jira, because a re-install rotates ``sharedSecret``.
 
 Writes come from the lifecycle function: ``save_installation`` creates or updates the secret (restoring it
 if an uninstall had scheduled its deletion), ``mark_uninstalled`` records the uninstall and schedules the
-secret's deletion with a recovery window.
+secret's deletion with a recovery window (a no-op when there is nothing to mark). IAM: DescribeSecret,
+GetSecretValue, CreateSecret, TagResource, PutSecretValue, RestoreSecret, DeleteSecret on the prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DEFAULT_CACHE_TTL_SECONDS = 300.0
 DEFAULT_RECOVERY_WINDOW_DAYS = 7
 _NOT_FOUND = "ResourceNotFoundException"
 _INVALID_REQUEST = "InvalidRequestException"
+_EXISTS = "ResourceExistsException"
 MANAGED_BY = "jira-issue-creator"
 
 
@@ -82,41 +84,66 @@ class SecretsManagerTenantStore:
         client_key = str(payload["clientKey"])
         name = self.secret_name(client_key)
         body = json.dumps(dict(payload), separators=(",", ":"), sort_keys=True)
-        try:
-            self._client.put_secret_value(SecretId=name, SecretString=body)
-        except ClientError as e:
-            code = _error_code(e)
-            if code == _NOT_FOUND:
-                self._client.create_secret(
-                    Name=name,
-                    SecretString=body,
-                    Description=f"Atlassian Connect installation of {client_key}",
-                    Tags=[
-                        {"Key": "managed-by", "Value": MANAGED_BY},
-                        {"Key": "clientKey", "Value": _tag_value(client_key)},
-                    ],
-                )
-            elif code == _INVALID_REQUEST:
+        # Asked first, not inferred from a failed put: a put on a secret scheduled for deletion fails
+        # on AWS but succeeds on moto, and would leave the reinstalled tenant's secret to be deleted.
+        description = self._description(name)
+        if description is None:
+            self._create(name, client_key, body)
+        else:
+            if "DeletedDate" in description:
                 # Deletion scheduled by an earlier uninstall: bring the secret back, then update it.
                 self._client.restore_secret(SecretId=name)
-                self._client.put_secret_value(SecretId=name, SecretString=body)
-            else:
-                raise
+            self._client.put_secret_value(SecretId=name, SecretString=body)
         self.forget(client_key)
         return name
 
     def mark_uninstalled(
         self, client_key: str, *, recovery_window_days: int = DEFAULT_RECOVERY_WINDOW_DAYS
-    ) -> None:
-        """Record the uninstall and schedule the secret's deletion (restorable during the window)."""
+    ) -> bool:
+        """Record the uninstall and schedule the secret's deletion (restorable during the window).
+
+        Returns False when there is nothing to mark: no record for that clientKey, or its deletion is
+        already scheduled (Atlassian repeating an uninstall callback).
+        """
         name = self.secret_name(client_key)
-        record = dict(json.loads(self._read(client_key)))
-        record["eventType"] = UNINSTALLED_EVENT
+        try:
+            raw = self._read(client_key)
+        except (UnknownTenant, TenantUninstalled):
+            self.forget(client_key)
+            return False
+        # Even a damaged record is marked and scheduled for deletion: the uninstall must take effect.
+        record = {"clientKey": client_key, **_json_object(raw), "eventType": UNINSTALLED_EVENT}
         self._client.put_secret_value(
             SecretId=name, SecretString=json.dumps(record, separators=(",", ":"), sort_keys=True)
         )
         self._client.delete_secret(SecretId=name, RecoveryWindowInDays=recovery_window_days)
         self.forget(client_key)
+        return True
+
+    def _description(self, name: str) -> Mapping[str, Any] | None:
+        try:
+            return self._client.describe_secret(SecretId=name)
+        except ClientError as e:
+            if _error_code(e) == _NOT_FOUND:
+                return None
+            raise
+
+    def _create(self, name: str, client_key: str, body: str) -> None:
+        try:
+            self._client.create_secret(
+                Name=name,
+                SecretString=body,
+                Description=f"Atlassian Connect installation of {client_key}",
+                Tags=[
+                    {"Key": "managed-by", "Value": MANAGED_BY},
+                    {"Key": "clientKey", "Value": _tag_value(client_key)},
+                ],
+            )
+        except ClientError as e:
+            if _error_code(e) != _EXISTS:
+                raise
+            # A concurrent callback for the same tenant created it first: this one's payload wins.
+            self._client.put_secret_value(SecretId=name, SecretString=body)
 
     def _read(self, client_key: str) -> str:
         name = self.secret_name(client_key)
@@ -143,6 +170,14 @@ class SecretsManagerTenantStore:
                 client_key=client_key,
             )
         return secret
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _error_code(error: ClientError) -> str:
