@@ -344,6 +344,14 @@ def test_published_key_that_is_not_rsa_is_refused(
     refused("key", lambda: call(verifier, rs256(atlassian_key, claims_for())))
 
 
+def test_published_rsa_key_shorter_than_2048_bits_is_refused(
+    verifier: SignedInstallVerifier, published: PublishedKeys
+) -> None:
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 (the attack)
+    published.keys[KID] = _public_pem(weak)
+    refused("key", lambda: call(verifier, rs256(weak, claims_for())))
+
+
 def test_published_key_that_is_not_pem_is_refused(
     verifier: SignedInstallVerifier, published: PublishedKeys, atlassian_key: rsa.RSAPrivateKey
 ) -> None:

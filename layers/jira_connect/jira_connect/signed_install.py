@@ -9,7 +9,8 @@ in this order (cheap checks on the unverified token first, so a forged token cos
    secret), ``none`` and everything else are refused.
 3. ``kid`` is present and a plain key name: ``[A-Za-z0-9._/-]``, no ``..`` anywhere, no ``.`` or empty
    segment (so no leading ``/``), at most :data:`MAX_KID_LENGTH` characters (it becomes part of the key URL).
-4. The public key for ``kid`` is looked up (``kid -> PEM``); an unknown ``kid`` fails verification.
+4. The public key for ``kid`` is looked up (``kid -> PEM``); an unknown ``kid`` fails verification, and
+   so does a key that is not RSA of at least :data:`MIN_RSA_KEY_BITS` bits.
 5. The signature verifies with that key, RS256 only.
 6. ``exp`` is present and not passed, ``nbf`` (if any) is reached, with :data:`LEEWAY_SECONDS` of
    leeway either way; ``iat`` is present.
@@ -38,6 +39,7 @@ from typing import Any, Literal
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.types import Options
 
 from jira_connect.errors import DisallowedBaseUrl, InstallVerificationFailed
 from jira_connect.host_guard import HostGuard
@@ -48,6 +50,7 @@ __all__ = [
     "AUTH_SCHEME",
     "LEEWAY_SECONDS",
     "MAX_KID_LENGTH",
+    "MIN_RSA_KEY_BITS",
     "KeyLookup",
     "LifecycleEvent",
     "SignedInstallVerifier",
@@ -60,6 +63,8 @@ AUTH_SCHEME = "JWT"
 #: Clock skew allowed on ``exp`` and ``nbf``: Atlassian's own library allows 30 s (TIME_CLAIM_LEEWAY_SECONDS).
 LEEWAY_SECONDS = 30
 MAX_KID_LENGTH = 256
+#: Smaller RSA keys are refused (PyJWT only warns).
+MIN_RSA_KEY_BITS = 2048
 KID_SEGMENT_SEPARATOR = "/"
 PARENT_SEGMENT = ".."
 
@@ -75,7 +80,7 @@ _REQUIRED_BODY_FIELDS: dict[LifecycleEvent, tuple[str, ...]] = {
 }
 # Time claims are checked here against the injected clock, aud/iss by the rules above: PyJWT only
 # verifies the signature (and that the algorithm is on the allow-list).
-_SIGNATURE_ONLY: Any = {
+_SIGNATURE_ONLY: Options = {
     "verify_signature": True,
     "verify_exp": False,
     "verify_nbf": False,
@@ -266,6 +271,11 @@ def _rsa_public_key(pem: str, kid: str) -> RSAPublicKey:
         raise InstallVerificationFailed(f"install key {kid!r} is not a PEM public key", check="key") from e
     if not isinstance(key, RSAPublicKey):
         raise InstallVerificationFailed(f"install key {kid!r} is not an RSA key", check="key")
+    if key.key_size < MIN_RSA_KEY_BITS:
+        raise InstallVerificationFailed(
+            f"install key {kid!r} has {key.key_size} bits; at least {MIN_RSA_KEY_BITS} are required",
+            check="key",
+        )
     return key
 
 
