@@ -126,6 +126,7 @@ def plan_create(body: Any, ctx: CreateContext) -> CreatePlan:
     properties = _parse_properties(body.get("properties"), messages)
     if errors or messages or project is None or issue_type is None:
         raise JiraError(400, messages, errors)
+    values["summary"] = fields["summary"]
     return CreatePlan(project, issue_type, values, properties, parent)
 
 
