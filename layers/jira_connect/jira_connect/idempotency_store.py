@@ -100,10 +100,10 @@ class IdempotencyKey:
 
 @dataclass(frozen=True)
 class IssueRef:
-    """The issue a key produced."""
+    """The issue a key produced. ``id`` is unknown when a search found the issue (it gives keys)."""
 
     key: str
-    id: str
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -248,31 +248,37 @@ class DynamoDBIdempotencyStore:
             )
         record = {name: _plain(value) for name, value in (item or {}).items()}
         if record.get("status") == COMPLETED:
-            return AlreadyCreated(key, IssueRef(key=str(record["issueKey"]), id=str(record["issueId"])))
+            issue_id = record.get("issueId")
+            return AlreadyCreated(
+                key, IssueRef(str(record["issueKey"]), None if issue_id is None else str(issue_id))
+            )
         lease = float(record.get("leaseExpiresAt") or now)
         return InFlightElsewhere(key, retry_after=max(0.0, lease - now))
 
     def _complete_one(self, item: tuple[Claimed, IssueRef]) -> None:
         claim, issue = item
         now = self._clock()
+        values: dict[str, AttributeValueTypeDef] = {
+            ":completed": {"S": COMPLETED},
+            ":issue_key": {"S": issue.key},
+            ":expiration": _number(int(now) + self._ttl),
+            ":now": _number(now),
+            ":client_key": {"S": claim.key.client_key},
+            ":key": {"S": claim.key.key},
+        }
+        assignments = (
+            "SET #status = :completed, issueKey = :issue_key, expiration = :expiration, updatedAt = :now, "
+            "clientKey = :client_key, idempotencyKey = :key"
+        )
+        if issue.id is not None:
+            values[":issue_id"] = {"S": issue.id}
+            assignments += ", issueId = :issue_id"
         self._client.update_item(
             TableName=self._table,
             Key=self._key(claim.key),
-            UpdateExpression=(
-                "SET #status = :completed, issueKey = :issue_key, issueId = :issue_id, "
-                "expiration = :expiration, updatedAt = :now, clientKey = :client_key, idempotencyKey = :key "
-                "REMOVE leaseExpiresAt, #owner"
-            ),
+            UpdateExpression=f"{assignments} REMOVE leaseExpiresAt, #owner",
             ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-            ExpressionAttributeValues={
-                ":completed": {"S": COMPLETED},
-                ":issue_key": {"S": issue.key},
-                ":issue_id": {"S": issue.id},
-                ":expiration": _number(int(now) + self._ttl),
-                ":now": _number(now),
-                ":client_key": {"S": claim.key.client_key},
-                ":key": {"S": claim.key.key},
-            },
+            ExpressionAttributeValues=values,
         )
 
     def _release_one(self, claim: Claimed) -> None:

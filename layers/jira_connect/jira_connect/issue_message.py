@@ -40,6 +40,7 @@ from jira_connect.errors import InvalidMessage
 __all__ = [
     "SCHEMA_FILE",
     "IssueMessage",
+    "client_key_hint",
     "issue_message_schema",
     "parse_issue_message",
     "validate_issue_message",
@@ -97,6 +98,16 @@ def parse_issue_message(
         issue=document["issue"],
         act_as_user=document.get("actAsUser"),
     )
+
+
+def client_key_hint(body: str) -> str | None:
+    """The ``clientKey`` of a body that failed the contract, if it names one (for the dead letter)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    value = document.get("clientKey") if isinstance(document, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _decode(body: str) -> Any:
