@@ -25,9 +25,14 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "jira-issue-creator")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "JiraIssueCreatorTest")
 
 from functions.issue_worker import app
+from jira_connect.dead_letter import SqsDeadLetterQueue
 from jira_connect.descriptor import app_descriptor
-from jira_connect.idempotency_store import create_table
+from jira_connect.idempotency_store import DynamoDBIdempotencyStore, create_table
+from jira_connect.issue_queue import SqsIssueQueue
+from jira_connect.jira_client import JiraClients
 from jira_connect.tenant_store import SecretsManagerTenantStore
+from jira_connect.worker import IssueWorker
+from jira_connect.worker_settings import WorkerSettings
 
 APP_KEY = "com.example.jira-issue-creator"
 SECRET_PREFIX = "jira-issue-creator/tenants/"
@@ -301,3 +306,32 @@ def stack_fixture(
     """A standard issue queue with its DLQ, the table, and a clean emulator."""
     yield build_stack(aws, jira_emulator, monkeypatch)
     close_runtime()
+
+
+def make_worker(store: DynamoDBIdempotencyStore | None = None) -> IssueWorker:
+    """A second, independent execution environment (its own clients, pools and caches), wired as the
+    handler wires its own; ``store`` replaces the idempotency store (to crash it, or move its clock)."""
+    settings = WorkerSettings.from_env(os.environ)
+    built = app.build_runtime(settings)
+    if store is None:
+        return built.worker
+    built.worker.close()
+    sqs = boto3.client("sqs")
+    tenants = SecretsManagerTenantStore(boto3.client("secretsmanager"), settings.jira.tenant_secret_prefix)
+    return IssueWorker(
+        clients=JiraClients.from_settings(settings.jira, tenants),
+        store=store,
+        dead_letters=SqsDeadLetterQueue(sqs, settings.dlq_url),
+        queue=SqsIssueQueue(sqs, settings.issue_queue_url),
+        options=settings.worker_options(),
+    )
+
+
+def redelivered(event: Mapping[str, Any]) -> dict[str, Any]:
+    """``event`` as SQS would deliver it once more (same messages and receipt handles, one more receive)."""
+    records = []
+    for record in event["Records"]:
+        attributes = dict(record["attributes"])
+        attributes["ApproximateReceiveCount"] = str(int(attributes["ApproximateReceiveCount"]) + 1)
+        records.append({**record, "attributes": attributes})
+    return {"Records": records}
