@@ -19,11 +19,6 @@ import pytest
 
 from devstack.aws import MotoServer
 from devstack.jira_emulator import EmulatorControl
-
-# As on Lambda, Powertools reads these when the function module is imported.
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "jira-issue-creator")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "JiraIssueCreatorTest")
-
 from functions.issue_worker import app
 from jira_connect.dead_letter import SqsDeadLetterQueue
 from jira_connect.descriptor import app_descriptor
@@ -43,6 +38,7 @@ INDEX_LAG_SECONDS = 1
 DEFAULT_REMAINING_MS = 60_000
 MAX_RECEIVE_COUNT = 6
 SHARED_SECRET_LENGTH = 43
+METRICS_NAMESPACE = "JiraIssueCreatorTest"
 
 
 @dataclass
@@ -284,10 +280,13 @@ def build_stack(
         "MAX_ATTEMPTS": str(MAX_RECEIVE_COUNT - 1),
         # Waits happen in the queue, not in the test: deterministic, and observable.
         "MAX_INLINE_WAIT_SECONDS": "0",
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         **(env or {}),
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
+    # On Lambda the environment is set before the module is imported; here, after.
+    monkeypatch.setattr(app.metrics, "namespace", METRICS_NAMESPACE)
     app.runtime.cache_clear()
     return WorkerStack(control, aws, queue_url, dlq_url, settings, fifo=fifo)
 

@@ -172,12 +172,14 @@ class WorkerOptions:
 
 @dataclass(frozen=True)
 class JiraTiming:
-    """One Jira call: ``operation`` is bulk_create, create or search; ``issues`` how many it carried."""
+    """One Jira call: ``operation`` is bulk_create, create or search; ``issues`` how many it carried;
+    ``started`` the worker's clock when it began."""
 
     client_key: str
     operation: str
     seconds: float
     issues: int
+    started: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -451,7 +453,7 @@ class IssueWorker:
         except IssueCreatorError as e:
             return e
         finally:
-            timings.add(JiraTiming(work.key.client_key, "search", self._clock() - started, 1))
+            timings.add(JiraTiming(work.key.client_key, "search", self._clock() - started, 1, started))
 
     def _create(
         self,
@@ -472,17 +474,18 @@ class IssueWorker:
                 except IssueCreatorError as e:
                     results[work.index] = e
                 finally:
-                    timings.add(JiraTiming(unit.client_key, "create", self._clock() - started, 1))
+                    timings.add(JiraTiming(unit.client_key, "create", self._clock() - started, 1, started))
             return results
         created = client.create_issues(bodies, deadline=deadline)
-        timings.add(JiraTiming(unit.client_key, "bulk_create", self._clock() - started, len(bodies)))
+        elapsed = self._clock() - started
+        timings.add(JiraTiming(unit.client_key, "bulk_create", elapsed, len(bodies), started))
         logger.info(
             "bulk create",
             extra={
                 "clientKey": unit.client_key,
                 "issues": len(bodies),
                 "issuesCreated": sum(isinstance(r, CreatedIssue) for r in created),
-                "elapsedMs": round((self._clock() - started) * 1000, 1),
+                "elapsedMs": round(elapsed * 1000, 1),
             },
         )
         return {work.index: result for work, result in zip(works, created, strict=True)}
