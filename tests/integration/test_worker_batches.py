@@ -52,7 +52,7 @@ def test_mixed_valid_and_invalid_elements_of_one_bulk_call_reach_the_right_messa
 
     assert stack.invoke(stack.receive_event()) == {"batchItemFailures": []}
 
-    assert stack.requests_to("jira:t1", "bulk") == 1
+    assert stack.requests_to("jira:t1", "issue/bulk") == 1
     created = {i["properties"]["jira-issue-creator.idempotency"]["key"]: i for i in stack.issues("jira:t1")}
     assert sorted(created) == ["k-good-1", "k-good-2"]
     assert created["k-good-1"]["fields"]["summary"] == "first good"
@@ -124,7 +124,7 @@ def test_throttled_tenant_is_not_called_again_while_jiras_pause_lasts(stack: Wor
     assert isinstance(first.outcomes[0].error, RateLimited)
     assert again.outcomes[0].action is Action.DEFER
     assert again.outcomes[0].delay_seconds >= 500  # what is left of Jira's 600 s, within SQS's 900 s
-    assert stack.requests_to("jira:t1", "bulk") == 1
+    assert stack.requests_to("jira:t1", "issue/bulk") == 1
 
 
 def test_act_as_user_creates_the_issue_as_that_user(stack: WorkerStack) -> None:
@@ -163,7 +163,7 @@ def test_no_jira_call_starts_without_time_for_it_and_the_message_is_retried(stac
     # The claim was released: the next attempt creates at once, without a search.
     again = make_worker().process(event["Records"], remaining=lambda: 60.0)
     assert again.outcomes[0].action is Action.CREATED
-    assert stack.requests_to("jira:t1", "search") == 0
+    assert stack.requests_to("jira:t1", "search/jql") == 0
 
 
 def test_message_is_kept_when_the_dead_letter_queue_refuses_it(stack: WorkerStack, monkeypatch: Any) -> None:

@@ -47,7 +47,7 @@ def test_same_message_delivered_twice_creates_one_issue_and_calls_jira_once(stac
     assert stack.invoke(redelivered(event)) == {"batchItemFailures": []}
 
     assert len(stack.issues("jira:t1")) == 1
-    assert stack.requests_to("jira:t1", "bulk") == 1
+    assert stack.requests_to("jira:t1", "issue/bulk") == 1
 
 
 def test_producer_retry_with_the_same_key_is_deduplicated(stack: WorkerStack) -> None:
@@ -134,7 +134,7 @@ def test_connection_dropped_after_jira_committed_then_redelivery_makes_one_issue
     assert stack.invoke(redelivered(event)) == {"batchItemFailures": []}
     assert len(stack.issues("jira:t1")) == 1
     assert stack.duplicates() == []
-    assert stack.requests_to("jira:t1", "search") == 1
+    assert stack.requests_to("jira:t1", "search/jql") == 1
 
 
 def test_crash_between_jira_commit_and_the_record_then_redelivery_makes_one_issue(stack: WorkerStack) -> None:
@@ -181,7 +181,7 @@ def test_ambiguous_answer_waits_for_the_index_then_search_finds_the_issue(stack:
     stack.send(issue_body("jira:t1", "Producer retry", key="order-42"))
     early = stack.receive_event()
     assert len(stack.invoke(early)["batchItemFailures"]) == 1
-    assert stack.requests_to("jira:t1", "search") == 0
+    assert stack.requests_to("jira:t1", "search/jql") == 0
 
     time.sleep(INDEX_LAG_SECONDS + 0.2)
     assert stack.invoke(redelivered(first)) == {"batchItemFailures": []}

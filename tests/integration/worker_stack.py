@@ -181,9 +181,10 @@ class WorkerStack:
         return duplicates
 
     def requests_to(self, client_key: str, endpoint: str) -> int:
-        """How many requests the emulator saw from ``client_key`` on ``endpoint`` (e.g. "bulk_create")."""
-        by_endpoint = self.emulator.stats()["requests"].get(client_key, {})
-        return sum(sum(statuses.values()) for name, statuses in by_endpoint.items() if endpoint in name)
+        """Requests the emulator saw from ``client_key`` to routes ending in ``endpoint`` ("issue/bulk",
+        "search/jql", "{v}/issue" for single creates)."""
+        by_route = self.emulator.stats()["requests"].get(client_key, {})
+        return sum(sum(statuses.values()) for route, statuses in by_route.items() if route.endswith(endpoint))
 
 
 def _record(message: Mapping[str, Any], queue_url: str) -> dict[str, Any]:
@@ -334,3 +335,12 @@ def redelivered(event: Mapping[str, Any]) -> dict[str, Any]:
         attributes["ApproximateReceiveCount"] = str(int(attributes["ApproximateReceiveCount"]) + 1)
         records.append({**record, "attributes": attributes})
     return {"Records": records}
+
+
+@pytest.fixture(name="fifo_stack")
+def fifo_stack_fixture(
+    aws: MotoServer, jira_emulator: EmulatorControl, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[WorkerStack]:
+    """A FIFO issue queue with a FIFO DLQ."""
+    yield build_stack(aws, jira_emulator, monkeypatch, fifo=True)
+    close_runtime()
