@@ -178,6 +178,7 @@ def _anonymous_message(said: str, field_errors: Mapping[str, str], request: Sent
         f"'iss' that is not the app key, or the app not installed on {site} (or its user lacking Create "
         "issues in the project). Diagnose with: "
         f"python -m jira_connect explain --method {request.method} --url {request.url}"
+        + (f" --base-url {request.base_url}" if request.base_url else "")
     )
 
 

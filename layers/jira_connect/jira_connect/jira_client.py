@@ -94,6 +94,7 @@ __all__ = [
     "SentRequest",
     "TenantSource",
     "Timeouts",
+    "encode_query",
     "jira_error",
     "new_session",
 ]
@@ -176,10 +177,16 @@ class _Call:
 
     def path_with_query(self) -> str:
         # Encoded once, here: this exact string is hashed into the qsh and sent on the wire.
-        if not self.query:
-            return self.path
-        query = "&".join(f"{percent_encode(name)}={percent_encode(value)}" for name, value in self.query)
-        return f"{self.path}?{query}"
+        return f"{self.path}?{encode_query(self.query)}" if self.query else self.path
+
+
+def encode_query(pairs: Sequence[tuple[str, str]]) -> str:
+    """The query string for ``pairs``, in order, each name and value RFC 3986 percent-encoded.
+
+    Only unreserved characters stay literal, so requests sends it unchanged and the qsh decodes it back to
+    exactly these pairs.
+    """
+    return "&".join(f"{percent_encode(name)}={percent_encode(value)}" for name, value in pairs)
 
 
 def _endpoint(template: str, api_version: int, **params: str) -> tuple[str, str]:
@@ -588,10 +595,11 @@ class JiraClient:
         while True:
             tenant = self.tenant()
             self._wait_for_pauses(tenant, call, deadline)
+            from_jira = False
             try:
                 response = self._send(tenant, call)
             except (ConnectionFailed, ConnectionLost, RateLimited, JiraUnavailable) as error:
-                failure: IssueCreatorError = error
+                failure: IssueCreatorError = error  # transport, or the authorization server
             else:
                 status = response.status_code
                 if 200 <= status < 300 or status in passthrough:
@@ -601,8 +609,9 @@ class JiraClient:
                     if self._reauthenticate(tenant):
                         continue
                 failure = self._error(response, call, tenant)
+                from_jira = True
             delay = self._retry_delay(failure, call, retries)
-            if isinstance(failure, RateLimited):
+            if from_jira and isinstance(failure, RateLimited):
                 self._record_pause(tenant, call, failure, delay, retries)
             if delay is None:
                 raise failure

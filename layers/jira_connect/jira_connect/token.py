@@ -18,7 +18,6 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import jwt
 from jwt.algorithms import HMACAlgorithm
 from jwt.utils import base64url_encode
 
@@ -41,6 +40,12 @@ ALGORITHM = "HS256"
 AUTH_SCHEME = "JWT"
 #: Three minutes, as atlassian-connect-express and Atlassian's own samples.
 DEFAULT_TTL_SECONDS = 180
+#: The OAuth 2.0 grant that exchanges an assertion for an access token (RFC 7523).
+JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+#: As Atlassian's own OAuth 2.0 client; the authorization server refuses long-lived assertions.
+ASSERTION_TTL_SECONDS = 60
+CLIENT_ID_URN = "urn:atlassian:connect:clientid:"
+ACCOUNT_ID_URN = "urn:atlassian:connect:useraccountid:"
 #: How many tenants' prepared signing keys stay in memory.
 PREPARED_KEYS_LIMIT = 1024
 SEGMENT_SEPARATOR = b"."
@@ -69,12 +74,12 @@ def _signing_key(shared_secret: str) -> bytes:
     return key
 
 
-#: The OAuth 2.0 grant that exchanges an assertion for an access token (RFC 7523).
-JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-#: As Atlassian's own OAuth 2.0 client; the authorization server refuses long-lived assertions.
-ASSERTION_TTL_SECONDS = 60
-CLIENT_ID_URN = "urn:atlassian:connect:clientid:"
-ACCOUNT_ID_URN = "urn:atlassian:connect:useraccountid:"
+def _sign(claims: dict[str, object], shared_secret: str) -> str:
+    """A compact HS256 JWT of ``claims`` (the fixed header, the claims, the signature)."""
+    payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+    signing_input = _HEADER_SEGMENT + SEGMENT_SEPARATOR + payload
+    signature = base64url_encode(_HS256.sign(signing_input, _signing_key(shared_secret)))
+    return (signing_input + SEGMENT_SEPARATOR + signature).decode("ascii")
 
 
 def encode_token(
@@ -99,16 +104,13 @@ def encode_token(
     if ttl <= 0:
         raise ValueError(f"ttl must be positive, got {ttl}")
     issued_at = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "iss": app_key,
         "iat": issued_at,
         "exp": issued_at + ttl,
         "qsh": query_string_hash(method, url, base_url),
     }
-    payload = base64url_encode(json.dumps(claims, separators=(",", ":")).encode())
-    signing_input = _HEADER_SEGMENT + SEGMENT_SEPARATOR + payload
-    signature = base64url_encode(_HS256.sign(signing_input, _signing_key(shared_secret)))
-    return (signing_input + SEGMENT_SEPARATOR + signature).decode("ascii")
+    return _sign(claims, shared_secret)
 
 
 def authorization_header(
@@ -150,7 +152,7 @@ def encode_user_assertion(
     if not shared_secret:
         raise ValueError("shared_secret is required: the tenant's sharedSecret signs the assertion")
     issued_at = int(time.time() if now is None else now)
-    claims = {
+    claims: dict[str, object] = {
         "iss": CLIENT_ID_URN + oauth_client_id,
         "sub": ACCOUNT_ID_URN + account_id,
         "tnt": base_url,
@@ -158,7 +160,7 @@ def encode_user_assertion(
         "iat": issued_at,
         "exp": issued_at + ttl,
     }
-    return jwt.encode(claims, shared_secret, algorithm=ALGORITHM)
+    return _sign(claims, shared_secret)
 
 
 def authorization_server_audience(token_url: str) -> str:
