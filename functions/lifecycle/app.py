@@ -25,6 +25,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jira_connect.descriptor import DESCRIPTOR_PATH, INSTALLED_PATH, UNINSTALLED_PATH, app_descriptor
@@ -94,7 +95,7 @@ def uninstalled() -> Response[None]:
 def verified_body(event: LifecycleEvent) -> dict[str, Any]:
     """The callback's JSON body, once the signed-install checks have all passed."""
     request = app.current_event
-    body = json_object(request.decoded_body)
+    body = json_object(request)
     query = request.raw_query_string
     lifecycle().verifier.verify(
         event,
@@ -106,9 +107,10 @@ def verified_body(event: LifecycleEvent) -> dict[str, Any]:
     return body
 
 
-def json_object(text: str | None) -> dict[str, Any]:
+def json_object(request: APIGatewayProxyEventV2) -> dict[str, Any]:
     try:
-        body = json.loads(text or "")
+        # decoded_body undoes API Gateway's base64; bad base64 or UTF-8 is a ValueError too.
+        body = json.loads(request.decoded_body or "")
     except ValueError as e:
         raise MalformedBody("the request body is not JSON") from e
     if not isinstance(body, dict):

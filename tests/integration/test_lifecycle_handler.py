@@ -301,6 +301,17 @@ def test_body_that_is_not_a_json_object_is_a_bad_request(
     assert secrets.list_secrets()["SecretList"] == []
 
 
+@pytest.mark.parametrize("body", ["not base64!", base64.b64encode(b"\xff\xfe{}").decode()])
+def test_base64_body_that_does_not_decode_is_a_bad_request(
+    secrets: Any, atlassian_key: rsa.RSAPrivateKey, body: str
+) -> None:
+    event = signed_callback(atlassian_key)
+    event["body"] = body
+    event["isBase64Encoded"] = True
+    assert invoke(event)["statusCode"] == 400
+    assert secrets.list_secrets()["SecretList"] == []
+
+
 def test_install_keys_service_down_is_503_and_stores_nothing(
     secrets: Any, atlassian_key: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
