@@ -1,0 +1,429 @@
+"""Adapter: the idempotency record of each (clientKey, idempotency key), in DynamoDB.
+
+Why our own conditional writes and not Powertools Idempotency: the worker claims many keys at once (one
+bulk create serves up to 50 messages), and a claim whose previous holder vanished (lease expired) or whose
+outcome was ambiguous must make the worker *search Jira* for the issue before it creates anything.
+Powertools Idempotency wraps one function call per key and can only re-run it or return the stored result;
+it cannot say "the last attempt may have created the issue: look first".
+
+One item per key, partition key ``id`` = ``<key_prefix>#<encoded clientKey>#<idempotency key>`` (the
+clientKey in the injective secret-name encoding, which never contains ``#``, so ids cannot collide;
+hashed when longer than :data:`MAX_PLAIN_ID_BYTES`). Attributes::
+
+    status          IN_PROGRESS | UNKNOWN | COMPLETED
+    issueKey/Id     the created issue (COMPLETED)
+    leaseExpiresAt  epoch seconds: nobody else may act on the key before then
+    owner           a random token per claim: only the holder releases or marks its claim
+    expiration      epoch seconds, the table's TTL attribute (default 7 days after the last write)
+    clientKey, idempotencyKey, updatedAt   for people reading the table
+
+The states, and what :meth:`IdempotencyStore.claim` answers::
+
+    (absent) ────claim────▶ IN_PROGRESS ──complete──▶ COMPLETED     → AlreadyCreated(issue)
+                            │  │    ▲
+          release (Jira did │  │    │ claim after leaseExpiresAt     → Claimed(search_first=True)
+          not act): deleted │  │    │ (the holder crashed or timed out)
+                            │  └mark_unknown──▶ UNKNOWN             → Claimed(search_first=True) once
+                            ▼                   (ambiguous outcome)    leaseExpiresAt (search delay) passed
+                         (absent)                                   → InFlightElsewhere(retry_after) before
+
+A lease must outlive the attempt that holds it (the Lambda's remaining time plus the index lag), and be
+shorter than the queue's visibility timeout, so that a message redelivered after a crash finds it expired.
+
+Every write puts a whole record (``PutItem``; completions in ``BatchWriteItem`` calls). A claim is one
+conditional put of a new record (``attribute_not_exists``), keys claimed concurrently; when a record is
+there, it is read from the failed condition and taken over only by a compare-and-swap on exactly the
+owner, lease and status that were seen, so two claimants can never both win (DynamoDB applies each
+conditional write atomically). Time is the wall clock (``time.time``), injectable: leases are compared
+across machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from jira_connect.tenant import secret_name_suffix
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestUnionTypeDef
+
+__all__ = [
+    "COMPLETED",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_TTL_SECONDS",
+    "IN_PROGRESS",
+    "UNKNOWN",
+    "AlreadyCreated",
+    "Claim",
+    "Claimed",
+    "DynamoDBIdempotencyStore",
+    "IdempotencyKey",
+    "InFlightElsewhere",
+    "IssueRef",
+    "create_table",
+    "record_id",
+]
+
+IN_PROGRESS: Final = "IN_PROGRESS"
+UNKNOWN: Final = "UNKNOWN"
+COMPLETED: Final = "COMPLETED"
+#: Shared by every function that creates issues (worker, HTTP API), so they deduplicate against each other.
+DEFAULT_KEY_PREFIX: Final = "issue"
+DEFAULT_TTL_SECONDS: Final = 7 * 24 * 3600
+ID_SEPARATOR: Final = "#"
+#: DynamoDB allows 2,048 bytes of partition key; longer ids are hashed well before that.
+MAX_PLAIN_ID_BYTES: Final = 1024
+#: Concurrent DynamoDB calls of one claim or settle; boto3's connection pool is sized to match.
+DEFAULT_CONCURRENCY: Final = 10
+_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+#: DynamoDB's BatchWriteItem limit.
+BATCH_WRITE_LIMIT: Final = 25
+#: Takeovers of an abandoned record that lose a race before the claim gives up for now.
+MAX_TAKEOVER_TRIES: Final = 3
+#: The table's TTL attribute: DynamoDB deletes the record some time after this epoch second.
+TTL_ATTRIBUTE: Final = "expiration"
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, order=True)
+class IdempotencyKey:
+    """An idempotency key in the scope of its tenant."""
+
+    client_key: str
+    key: str
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """The issue a key produced. ``id`` is unknown when a search found the issue (it gives keys)."""
+
+    key: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This attempt holds the key until the lease ends. ``search_first``: an earlier attempt may have
+    created the issue (it crashed, timed out or met an ambiguous answer): search Jira before creating."""
+
+    key: IdempotencyKey
+    search_first: bool
+    owner: str
+
+
+@dataclass(frozen=True)
+class AlreadyCreated:
+    """The issue exists: the message is a duplicate."""
+
+    key: IdempotencyKey
+    issue: IssueRef
+
+
+@dataclass(frozen=True)
+class InFlightElsewhere:
+    """Another attempt holds the key (or an ambiguous outcome waits for Jira's index): come back after
+    ``retry_after`` seconds."""
+
+    key: IdempotencyKey
+    retry_after: float
+
+
+Claim = Claimed | AlreadyCreated | InFlightElsewhere
+
+
+def record_id(key: IdempotencyKey, prefix: str = DEFAULT_KEY_PREFIX) -> str:
+    """The partition key of ``key``'s record."""
+    plain = ID_SEPARATOR.join((prefix, secret_name_suffix(key.client_key), key.key))
+    if len(plain.encode("utf-8")) <= MAX_PLAIN_ID_BYTES:
+        return plain
+    digest = hashlib.sha256(f"{key.client_key}\0{key.key}".encode()).hexdigest()
+    return ID_SEPARATOR.join((prefix, "sha256", digest))
+
+
+class DynamoDBIdempotencyStore:
+    """Idempotency records in the DynamoDB table ``table`` (partition key ``id``, TTL ``expiration``).
+
+    Settling methods (:meth:`complete`, :meth:`release`, :meth:`mark_unknown`) never raise: a record that
+    could not be written leaves the claim to expire, after which the next attempt searches Jira first,
+    which is safe. They return the errors, per item, for the caller to log.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._prefix = key_prefix
+        self._ttl = ttl_seconds
+        self._clock = clock
+        # Its own small pool: claims run while the caller's pool may be busy, so sharing could deadlock.
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="idempotency")
+
+    def claim(self, keys: Sequence[IdempotencyKey], *, lease_seconds: float) -> list[Claim]:
+        """Claim every key for ``lease_seconds``; one answer per key, in order.
+
+        Raises only when DynamoDB itself fails (the caller retries those messages later).
+        """
+        owner = secrets.token_hex(16)
+        return self._map(lambda key: self._claim_one(key, owner, lease_seconds), keys)
+
+    def complete(self, done: Sequence[tuple[Claimed, IssueRef]]) -> list[Exception | None]:
+        """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`.
+
+        Unconditional, in BatchWriteItem calls of 25: the issue exists whatever the record said before.
+        """
+        now = self._clock()
+        items = [self._record(claim.key, COMPLETED, now, issue=issue) for claim, issue in done]
+        errors: list[Exception | None] = []
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            errors.extend(self._put_all(items[start : start + BATCH_WRITE_LIMIT]))
+        return errors
+
+    def release(self, claims: Sequence[Claimed]) -> list[Exception | None]:
+        """Forget the claims (Jira did not create anything): the key may be tried afresh."""
+        return self._map(self._guarded(self._release_one), claims)
+
+    def mark_unknown(self, claims: Sequence[Claimed], *, search_after: float) -> list[Exception | None]:
+        """The outcome is ambiguous: the next claim must search Jira, not before ``search_after`` seconds
+        (Jira's search index lags behind its writes)."""
+        return self._map(self._guarded(lambda c: self._mark_unknown_one(c, search_after)), claims)
+
+    def lookup(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
+        """The record as stored (plain Python values), or None. For tests and operators."""
+        item = self._read(key)
+        return None if item is None else {name: _plain(value) for name, value in item.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+    # --- one key each ---------------------------------------------------------------------------
+
+    def _claim_one(self, key: IdempotencyKey, owner: str, lease_seconds: float) -> Claim:
+        """Optimistic: write a new record if there is none (the common case, one cheap conditional put);
+        otherwise look at the one there, and take it over only if it is still exactly what was seen."""
+        now = self._clock()
+        record = self._record(key, IN_PROGRESS, now, owner=owner, lease_until=now + lease_seconds)
+        seen = self._put_if(record, "attribute_not_exists(id)", {}, {})
+        for _ in range(MAX_TAKEOVER_TRIES):
+            if seen is None:
+                return Claimed(key=key, search_first=False, owner=owner)
+            verdict = self._verdict(key, seen, now)
+            if verdict is not None:
+                return verdict
+            # Abandoned (lease over) or ambiguous (search delay over): ours, unless it changed since read.
+            seen = self._put_if(
+                record,
+                "#owner = :owner AND leaseExpiresAt = :lease AND #status = :status",
+                {"#owner": "owner", "#status": "status"},
+                {":owner": seen["owner"], ":lease": seen["leaseExpiresAt"], ":status": seen["status"]},
+            )
+            if seen is None:
+                return Claimed(key=key, search_first=True, owner=owner)
+        return InFlightElsewhere(key, retry_after=0.0)  # contended: let the queue bring it back
+
+    def _verdict(self, key: IdempotencyKey, item: Mapping[str, Any], now: float) -> Claim | None:
+        """What an existing record means, or None when it may be taken over."""
+        record = {name: _plain(value) for name, value in item.items()}
+        if record.get("status") == COMPLETED:
+            issue_id = record.get("issueId")
+            return AlreadyCreated(
+                key, IssueRef(str(record["issueKey"]), None if issue_id is None else str(issue_id))
+            )
+        lease = float(record.get("leaseExpiresAt") or 0)
+        if lease > now:
+            return InFlightElsewhere(key, retry_after=lease - now)
+        if "owner" not in item or "leaseExpiresAt" not in item or "status" not in item:
+            raise ValueError(f"idempotency record {record_id(key, self._prefix)!r} is malformed")
+        return None
+
+    def _put_if(
+        self,
+        item: Mapping[str, AttributeValueTypeDef],
+        condition: str,
+        names: Mapping[str, str],
+        values: Mapping[str, AttributeValueTypeDef],
+    ) -> Mapping[str, Any] | None:
+        """Put ``item`` if ``condition`` holds: None when written, else the item that is there."""
+        extra: dict[str, Any] = {}
+        if names:
+            extra["ExpressionAttributeNames"] = dict(names)
+        if values:
+            extra["ExpressionAttributeValues"] = dict(values)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=dict(item),
+                ConditionExpression=condition,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **extra,
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+            # DynamoDB returns the item that failed the condition; read it only if it did not.
+            there = _failed_item(e) or self._read_key(item["id"])
+            return there or {}
+        return None
+
+    def _put_all(self, items: Sequence[dict[str, AttributeValueTypeDef]]) -> list[Exception | None]:
+        requests: list[WriteRequestUnionTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
+        try:
+            answer = self._client.batch_write_item(RequestItems={self._table: requests})
+            # Throttled or too big: DynamoDB hands some back; write those one by one.
+            left = answer.get("UnprocessedItems", {}).get(self._table, [])
+        except (ClientError, BotoCoreError) as e:
+            logger.warning("idempotency records not written", extra={"error": type(e).__name__})
+            return [e] * len(items)
+        unprocessed = {str(r["PutRequest"]["Item"]["id"].get("S")) for r in left if "PutRequest" in r}
+        errors: list[Exception | None] = []
+        for item in items:
+            if str(item["id"].get("S")) not in unprocessed:
+                errors.append(None)
+                continue
+            errors.append(self._guarded(self._put)(item))
+        return errors
+
+    def _put(self, item: dict[str, AttributeValueTypeDef]) -> None:
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def _release_one(self, claim: Claimed) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(claim.key),
+                ConditionExpression="#owner = :owner AND #status = :in_progress",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                ExpressionAttributeValues={":owner": {"S": claim.owner}, ":in_progress": {"S": IN_PROGRESS}},
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+            # Someone else holds it now (our lease ran out): theirs to settle.
+
+    def _mark_unknown_one(self, claim: Claimed, search_after: float) -> None:
+        now = self._clock()
+        record = self._record(claim.key, UNKNOWN, now, owner=claim.owner, lease_until=now + search_after)
+        self._put_if(
+            record,
+            "#owner = :owner AND #status = :in_progress",
+            {"#owner": "owner", "#status": "status"},
+            {":owner": {"S": claim.owner}, ":in_progress": {"S": IN_PROGRESS}},
+        )  # not ours any more (lease over, taken over): the new holder decides
+
+    def _record(
+        self,
+        key: IdempotencyKey,
+        status: str,
+        now: float,
+        *,
+        owner: str | None = None,
+        lease_until: float | None = None,
+        issue: IssueRef | None = None,
+    ) -> dict[str, AttributeValueTypeDef]:
+        """A whole record: every write replaces the item, which DynamoDB (and moto) do cheaply."""
+        item: dict[str, AttributeValueTypeDef] = {
+            "id": {"S": record_id(key, self._prefix)},
+            "status": {"S": status},
+            "clientKey": {"S": key.client_key},
+            "idempotencyKey": {"S": key.key},
+            "updatedAt": _number(now),
+            TTL_ATTRIBUTE: _number(int(now) + self._ttl),
+        }
+        if owner is not None:
+            item["owner"] = {"S": owner}
+        if lease_until is not None:
+            item["leaseExpiresAt"] = _number(lease_until)
+        if issue is not None:
+            item["issueKey"] = {"S": issue.key}
+            if issue.id is not None:
+                item["issueId"] = {"S": issue.id}
+        return item
+
+    def _read(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
+        return self._read_key(self._key(key)["id"])
+
+    def _read_key(self, ident: AttributeValueTypeDef) -> Mapping[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key={"id": ident}, ConsistentRead=True)
+        return response.get("Item")
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _key(self, key: IdempotencyKey) -> dict[str, AttributeValueTypeDef]:
+        return {"id": {"S": record_id(key, self._prefix)}}
+
+    def _map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        return list(self._pool.map(fn, items))
+
+    @staticmethod
+    def _guarded(fn: Callable[[T], None]) -> Callable[[T], Exception | None]:
+        def run(item: T) -> Exception | None:
+            try:
+                fn(item)
+            except Exception as e:  # reported per item, see the class docstring
+                logger.warning("idempotency record not written", extra={"error": type(e).__name__})
+                return e
+            return None
+
+        return run
+
+
+def _number(value: float) -> AttributeValueTypeDef:
+    # Milliseconds are plenty; DynamoDB numbers are decimal strings.
+    return {"N": str(round(Decimal(value), 3))}
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return Decimal(value["N"])
+    if "BOOL" in value:
+        return value["BOOL"]
+    return None
+
+
+def _failed_item(error: ClientError) -> Mapping[str, Any] | None:
+    item = error.response.get("Item")
+    return item if isinstance(item, Mapping) else None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def create_table(client: DynamoDBClient, table: str) -> None:
+    """Create the table as template.yaml declares it (for the local stack and tests), and wait for it."""
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    client.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
