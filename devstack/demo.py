@@ -54,14 +54,11 @@ APP_KEY: Final = "com.example.jira-issue-creator"
 #: The app's public URL: the `aud` of signed installs. The demo delivers callbacks itself, so it is
 #: never contacted.
 APP_BASE_URL: Final = "https://jira-issue-creator.example.com"
-#: Short timeouts keep redelivery quick; visibility stays 6x the function timeout, as in production.
 DEMO_PARAMETERS: Final = {
     "AWS::StackName": STACK_NAME,
     "AppKey": APP_KEY,
     "AppBaseUrl": APP_BASE_URL,
     "JiraAllowedHosts": "*.atlassian.net,*.jira.com,*.jira-dev.com,127.0.0.1",
-    "IssueWorkerTimeout": "10",
-    "IssueQueueVisibilityTimeout": "60",
     "JiraIndexLagSeconds": "1",
 }
 WORKER: Final = "IssueWorkerFunction"
@@ -192,7 +189,7 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
         _drain(
             queue_url,
             resources,
-            [functions[WORKER], *functions["extra_workers"]],
+            functions["workers"],
             len(plan.messages),
             progress,
         )
@@ -247,17 +244,20 @@ def _start_functions(
         "CONNECT_INSTALL_KEYS_URL": f"{emulator_url}/__emu/install-keys",
         "POWERTOOLS_METRICS_NAMESPACE": "JiraIssueCreatorDemo",
     }
-    functions: dict[str, Any] = {"extra_workers": []}
+    functions: dict[str, Any] = {}
     for logical_id in (WORKER, LIFECYCLE, API):
         config = template.function_config(logical_id)
         environment = build_environment(
             config, env_vars={"Parameters": shared}, caller_env=os.environ, region=os.environ["AWS_REGION"]
         )
-        functions[logical_id] = stack.enter_context(
-            ExecutionEnvironment(config, environment.variables, log=log)
-        )
+        copies = worker_concurrency if logical_id == WORKER else 1
+        started = [
+            stack.enter_context(ExecutionEnvironment(config, environment.variables, log=log))
+            for _ in range(copies)
+        ]
+        functions[logical_id] = started[0]
         if logical_id == WORKER:
-            functions["worker_config"] = (config, environment.variables)
+            functions["workers"] = started
     return functions
 
 
