@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -21,6 +22,9 @@ from devstack.jira_emulator.config import (
     parse_assignment,
 )
 from devstack.jira_emulator.server import log_to_stderr, serve
+
+#: (young, middle, old) collection thresholds; Python's defaults are (700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +59,16 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
     return config
 
 
+def tune_garbage_collector() -> None:
+    """Issues live until reset, so nearly everything a create allocates survives and the default
+    collector keeps rescanning it: over 30,000 creates that was about a quarter of the process's CPU
+    time per create (measured here). Start-up objects are frozen out of the collector and collections
+    run less often. Only the CLI process does this; an in-process server leaves its host's GC alone."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -81,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(config_to_json(config), indent=2))
         return 0
     log_to_stderr()
+    tune_garbage_collector()
     asyncio.run(_main(config, args.host, args.port))
     return 0
 

@@ -48,6 +48,10 @@ HTML_401 = (
 )
 
 
+_HEADERS: dict[str, Any] = {}
+_MAX_HEADERS = 256
+
+
 class AuthFailure(Exception):
     """A token was presented and rejected; the message says which check failed (never the token)."""
 
@@ -109,8 +113,8 @@ def decode_hs256(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, byt
     if len(parts) != 3:
         raise AuthFailure("JWT is malformed: expected three base64url parts separated by '.'")
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
+        header = _header(parts[0])
+        claims = json.loads(_b64decode(parts[1]).decode("utf-8"))
         signature = _b64decode(parts[2])
     except (ValueError, binascii.Error):
         raise AuthFailure("JWT is malformed: a part is not base64url-encoded JSON") from None
@@ -123,7 +127,7 @@ def decode_hs256(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, byt
 
 
 def verify_signature(signing_input: bytes, signature: bytes, secret: str) -> None:
-    expected = hmac.new(secret.encode("utf-8"), signing_input, hashlib.sha256).digest()
+    expected = hmac.digest(secret.encode("utf-8"), signing_input, hashlib.sha256)
     if not hmac.compare_digest(expected, signature):
         raise AuthFailure("JWT signature does not verify with the shared secret")
 
@@ -179,6 +183,16 @@ def _unauthorized(reason: str, config: AuthConfig) -> JiraError:
     if mode == "empty":
         return JiraError(401, body=b"", content_type=None, reason=reason)
     return JiraError(401, [reason if mode == "reason" else GENERIC_401], reason=reason)
+
+
+def _header(part: str) -> Any:
+    """The decoded JOSE header. Clients send the same few headers over and over, so they are kept."""
+    header = _HEADERS.get(part)
+    if header is None:
+        header = json.loads(_b64decode(part).decode("utf-8"))
+        if len(_HEADERS) < _MAX_HEADERS and isinstance(header, dict):
+            _HEADERS[part] = header
+    return header
 
 
 def _b64decode(part: str) -> bytes:

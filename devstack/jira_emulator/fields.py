@@ -101,7 +101,14 @@ def _custom_def(custom: CustomField) -> FieldDef:
 
 
 def screen_fields(tenant: Tenant, project: Project, issue_type: IssueType) -> dict[str, FieldDef]:
-    """The fields on the create screen of (project, issue type), by id."""
+    """The fields on the create screen of (project, issue type), by id (shared: do not mutate)."""
+    cached: dict[str, FieldDef] | None = tenant.screen_cache.get((project.id, issue_type.id))
+    if cached is None:
+        cached = tenant.screen_cache[(project.id, issue_type.id)] = _screen(tenant, project)
+    return cached
+
+
+def _screen(tenant: Tenant, project: Project) -> dict[str, FieldDef]:
     ids = project.screen if project.screen is not None else STANDARD_SCREEN | set(tenant.custom_fields)
     fields: dict[str, FieldDef] = {}
     for field_id in ids:

@@ -181,6 +181,8 @@ class Tenant:
     issues_by_key: dict[str, Issue] = field(default_factory=dict)
     next_issue_id: int = FIRST_ID
     issues_created: int = 0
+    #: Create screens by (project id, issue type id), filled by ``fields.screen_fields``.
+    screen_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def project(self, id_or_key: str) -> Project | None:
         """Numeric values are tried as an id first; keys are case-sensitive (spec E5)."""

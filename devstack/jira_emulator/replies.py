@@ -74,5 +74,9 @@ class JiraError(Exception):
         )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # One encoder for all: json.dumps with options builds a new one per call.
+    return _ENCODER.encode(payload).encode("utf-8")

@@ -1,9 +1,14 @@
 """JSON shapes of Jira Cloud resources (jira-cloud-openapi-subset.json): Project, IssueTypeDetails,
 UserDetails, Priority, Status, IssueBean. ``self`` links echo the API version of the request.
+
+The small shapes nested in every issue (user, issue type, priority, status, project reference) are built
+once per (site, API version, object) and shared, which keeps a create cheap and the heap small: callers
+must never mutate what these functions return (copy first).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -25,6 +30,8 @@ __all__ = [
 
 _ICON = "{base}/rest/api/2/universal_avatar/view/type/issuetype/avatar/{id}"
 PROJECT_EXPAND = "description,lead,issueTypes,url,projectKeys,permissions,insight"
+#: Shared shapes kept (sites x versions x objects); more are rebuilt, never wrong.
+_SHARED_SHAPES = 4096
 _AVATAR_SIZES = {"48x48": "large", "24x24": "small", "16x16": "xsmall", "32x32": "medium"}
 
 
@@ -34,35 +41,64 @@ def api_url(tenant: Tenant, version: str, path: str) -> str:
 
 def jira_time(epoch: float) -> str:
     """Jira's timestamp format, e.g. ``2026-03-02T10:15:30.000+0000``."""
-    millis = round(epoch * 1000) % 1000
+    millis = int(epoch * 1000) % 1000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}+0000"
 
 
-def _avatars(tenant: Tenant, query: str) -> dict[str, str]:
+def _avatars(base_url: str, query: str) -> dict[str, str]:
     return {
-        size: f"{tenant.base_url}/secure/projectavatar?size={name}&{query}"
-        for size, name in _AVATAR_SIZES.items()
+        size: f"{base_url}/secure/projectavatar?size={name}&{query}" for size, name in _AVATAR_SIZES.items()
     }
 
 
 def user_json(tenant: Tenant, version: str, user: User) -> dict[str, Any]:
+    return _user_json(tenant.base_url, version, user)
+
+
+def issue_type_json(tenant: Tenant, version: str, issue_type: IssueType) -> dict[str, Any]:
+    return _issue_type_json(tenant.base_url, version, issue_type)
+
+
+def priority_json(tenant: Tenant, version: str, priority: Priority) -> dict[str, Any]:
+    return _priority_json(tenant.base_url, version, priority)
+
+
+def status_json(tenant: Tenant, version: str) -> dict[str, Any]:
+    return _status_json(tenant.base_url, version)
+
+
+def project_ref_json(tenant: Tenant, version: str, project: Project) -> dict[str, Any]:
+    """The short project object found inside issues."""
+    return _project_ref_json(
+        tenant.base_url,
+        version,
+        project_id=project.id,
+        key=project.key,
+        name=project.name,
+        type_key=project.project_type_key,
+    )
+
+
+@functools.lru_cache(maxsize=_SHARED_SHAPES)
+def _user_json(base_url: str, version: str, user: User) -> dict[str, Any]:
     return {
-        "self": api_url(tenant, version, f"user?accountId={user.account_id}"),
+        "self": f"{base_url}/rest/api/{version}/user?accountId={user.account_id}",
         "accountId": user.account_id,
         "accountType": user.account_type,
         "displayName": user.display_name,
         "active": True,
         "timeZone": "Etc/UTC",
-        "avatarUrls": _avatars(tenant, f"accountId={user.account_id}"),
+        "avatarUrls": _avatars(base_url, f"accountId={user.account_id}"),
     }
 
 
-def issue_type_json(tenant: Tenant, version: str, issue_type: IssueType) -> dict[str, Any]:
+@functools.lru_cache(maxsize=_SHARED_SHAPES)
+def _issue_type_json(base_url: str, version: str, issue_type: IssueType) -> dict[str, Any]:
     return {
-        "self": api_url(tenant, version, f"issuetype/{issue_type.id}"),
+        "self": f"{base_url}/rest/api/{version}/issuetype/{issue_type.id}",
         "id": issue_type.id,
         "description": issue_type.description,
-        "iconUrl": _ICON.format(base=tenant.base_url, id=issue_type.id),
+        "iconUrl": _ICON.format(base=base_url, id=issue_type.id),
         "name": issue_type.name,
         "subtask": issue_type.subtask,
         "avatarId": int(issue_type.id),
@@ -70,24 +106,26 @@ def issue_type_json(tenant: Tenant, version: str, issue_type: IssueType) -> dict
     }
 
 
-def priority_json(tenant: Tenant, version: str, priority: Priority) -> dict[str, Any]:
+@functools.lru_cache(maxsize=_SHARED_SHAPES)
+def _priority_json(base_url: str, version: str, priority: Priority) -> dict[str, Any]:
     return {
-        "self": api_url(tenant, version, f"priority/{priority.id}"),
-        "iconUrl": f"{tenant.base_url}/images/icons/priorities/{priority.name.lower()}.svg",
+        "self": f"{base_url}/rest/api/{version}/priority/{priority.id}",
+        "iconUrl": f"{base_url}/images/icons/priorities/{priority.name.lower()}.svg",
         "name": priority.name,
         "id": priority.id,
     }
 
 
-def status_json(tenant: Tenant, version: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=_SHARED_SHAPES)
+def _status_json(base_url: str, version: str) -> dict[str, Any]:
     return {
-        "self": api_url(tenant, version, "status/10000"),
+        "self": f"{base_url}/rest/api/{version}/status/10000",
         "description": "",
-        "iconUrl": f"{tenant.base_url}/",
+        "iconUrl": f"{base_url}/",
         "name": "To Do",
         "id": "10000",
         "statusCategory": {
-            "self": api_url(tenant, version, "statuscategory/2"),
+            "self": f"{base_url}/rest/api/{version}/statuscategory/2",
             "id": 2,
             "key": "new",
             "colorName": "blue-gray",
@@ -96,16 +134,18 @@ def status_json(tenant: Tenant, version: str) -> dict[str, Any]:
     }
 
 
-def project_ref_json(tenant: Tenant, version: str, project: Project) -> dict[str, Any]:
-    """The short project object found inside issues."""
+@functools.lru_cache(maxsize=_SHARED_SHAPES)
+def _project_ref_json(
+    base_url: str, version: str, *, project_id: str, key: str, name: str, type_key: str
+) -> dict[str, Any]:
     return {
-        "self": api_url(tenant, version, f"project/{project.id}"),
-        "id": project.id,
-        "key": project.key,
-        "name": project.name,
-        "projectTypeKey": project.project_type_key,
+        "self": f"{base_url}/rest/api/{version}/project/{project_id}",
+        "id": project_id,
+        "key": key,
+        "name": name,
+        "projectTypeKey": type_key,
         "simplified": False,
-        "avatarUrls": _avatars(tenant, f"pid={project.id}"),
+        "avatarUrls": _avatars(base_url, f"pid={project_id}"),
     }
 
 
@@ -120,7 +160,7 @@ def project_json(
         "id": project.id,
         "key": project.key,
         "name": project.name,
-        "avatarUrls": _avatars(tenant, f"pid={project.id}"),
+        "avatarUrls": _avatars(tenant.base_url, f"pid={project.id}"),
         "projectTypeKey": project.project_type_key,
         "simplified": False,
         "style": "classic",

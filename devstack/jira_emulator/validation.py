@@ -75,6 +75,7 @@ BAD_DATETIME = "Error parsing time: {0}"
 BAD_OPTION = "Option value '{0}' is not valid"
 BAD_OPTION_SHAPE = "Specify a valid 'id' or 'name' for {0}"
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MAX_SUMMARY = 254
 MAX_LABEL = 255
 MAX_PROPERTY_KEY = 255
@@ -134,6 +135,7 @@ def stored_fields(plan: CreatePlan, ctx: CreateContext, now: float) -> dict[str,
     """The fields an issue is stored (and returned) with: given values plus Jira's defaults."""
     tenant, version = ctx.tenant, ctx.version
     caller = ctx.principal.user or tenant.bot
+    created = jira_time(now)
     fields: dict[str, Any] = {
         "issuetype": issue_type_json(tenant, version, plan.issue_type),
         "project": project_ref_json(tenant, version, plan.project),
@@ -149,8 +151,8 @@ def stored_fields(plan: CreatePlan, ctx: CreateContext, now: float) -> dict[str,
         "duedate": None,
         "reporter": user_json(tenant, version, caller),
         "creator": user_json(tenant, version, caller),
-        "created": jira_time(now),
-        "updated": jira_time(now),
+        "created": created,
+        "updated": created,
     }
     fields.update(plan.values)
     if plan.parent is not None:
@@ -179,7 +181,7 @@ def check_property_value(value: Any) -> str | None:
     """Why ``value`` cannot be stored as an entity property, or None (non-empty JSON, <= 32,768 chars)."""
     if value is None:
         return "The property value cannot be null."
-    if len(json.dumps(value, separators=(",", ":"), ensure_ascii=False)) > MAX_PROPERTY_VALUE:
+    if len(_COMPACT_JSON.encode(value)) > MAX_PROPERTY_VALUE:
         return f"The property value cannot be longer than {MAX_PROPERTY_VALUE} characters."
     return None
 

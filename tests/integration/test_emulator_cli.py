@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack.jira_emulator.__main__ import main as cli_main
+
 REPO = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"^Jira emulator listening on (http://127\.0\.0\.1:\d+)$")
 START_SECONDS = 20
@@ -70,17 +72,16 @@ def test_cli_prints_its_url_serves_and_stops_cleanly(
     assert emulator_process.stdout.read() == ""
 
 
-def test_cli_reads_a_config_file_then_set_overrides(tmp_path: Path) -> None:
+def test_cli_reads_a_config_file_then_set_overrides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "emulator.json"
     config.write_text(json.dumps({"latencyMs": 5, "search": {"indexLagMs": 2000}}))
-    process = run("--config", str(config), "--set", "search.indexLagMs=10", "--print-config")
-    out, _ = process.communicate(timeout=30)
-    effective = json.loads(out)
-    assert (process.returncode, effective["latencyMs"], effective["search"]["indexLagMs"]) == (0, 5, 10)
+    status = cli_main(["--config", str(config), "--set", "search.indexLagMs=10", "--print-config"])
+    effective = json.loads(capsys.readouterr().out)
+    assert (status, effective["latencyMs"], effective["search"]["indexLagMs"]) == (0, 5, 10)
 
 
-def test_cli_refuses_an_unknown_knob_naming_it() -> None:
-    process = run("--set", "search.lagMs=10", "--print-config")
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 2
-    assert "search.lagMs" in err
+def test_cli_refuses_an_unknown_knob_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--set", "search.lagMs=10", "--print-config"]) == 2
+    assert "search.lagMs" in capsys.readouterr().err

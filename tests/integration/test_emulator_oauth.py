@@ -113,7 +113,7 @@ def test_other_grant_types_are_unsupported(jira_emulator: EmulatorHandle, tenant
 def test_access_token_expires_on_the_emulator_clock(
     jira_emulator: EmulatorHandle, tenant: dict[str, Any]
 ) -> None:
-    jira_emulator.clock(freeze=True)
+    jira_emulator.freeze_clock()
     token = grant(jira_emulator, assertion(tenant)).json()["access_token"]
     jira_emulator.clock(advance=899)
     assert bearer(tenant, "GET", "/rest/api/3/myself", token).status_code == 200

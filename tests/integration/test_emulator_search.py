@@ -84,7 +84,7 @@ def test_index_lag_hides_new_issues_until_it_passes_unless_reconciled(
     jira_emulator: EmulatorHandle, client: JiraClient
 ) -> None:
     jira_emulator.configure({"search": {"indexLagMs": 2000}})
-    jira_emulator.clock(freeze=True)
+    jira_emulator.freeze_clock()
     created = create(client, "late")
     jql = 'issue.property[app.dedupe].k = "late"'
     assert search(client, jql)["issues"] == []
@@ -100,7 +100,7 @@ def test_changed_property_is_searchable_by_its_old_value_until_reindexed(
 ) -> None:
     created = create(client, "old")
     jira_emulator.configure({"search": {"indexLagMs": 1000}})
-    jira_emulator.clock(freeze=True)
+    jira_emulator.freeze_clock()
     client.put(f"/rest/api/3/issue/{created['key']}/properties/app.dedupe", json={"k": "new"})
     assert keys(search(client, 'issue.property[app.dedupe].k = "old"')) == [created["key"]]
     assert search(client, 'issue.property[app.dedupe].k = "new"')["issues"] == []

@@ -96,7 +96,7 @@ def _legacy_project(
     ref = project_ref_json(call.tenant, call.version, project)
     issue_types = []
     for issue_type in types:
-        entry = issue_type_json(call.tenant, call.version, issue_type)
+        entry = dict(issue_type_json(call.tenant, call.version, issue_type))  # shared: copy before adding
         entry["expand"] = "fields"
         if with_fields:
             entry["fields"] = {f["fieldId"]: f for f in _fields(call, project, issue_type)}

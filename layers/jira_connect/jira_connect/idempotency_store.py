@@ -1,0 +1,378 @@
+"""Adapter: the idempotency record of each (clientKey, idempotency key), in DynamoDB.
+
+Why our own conditional writes and not Powertools Idempotency: the worker claims many keys at once (one
+bulk create serves up to 50 messages), and a claim whose previous holder vanished (lease expired) or whose
+outcome was ambiguous must make the worker *search Jira* for the issue before it creates anything.
+Powertools Idempotency wraps one function call per key and can only re-run it or return the stored result;
+it cannot say "the last attempt may have created the issue: look first".
+
+One item per key, partition key ``id`` = ``<key_prefix>#<encoded clientKey>#<idempotency key>`` (the
+clientKey in the injective secret-name encoding, which never contains ``#``, so ids cannot collide;
+hashed when longer than :data:`MAX_PLAIN_ID_BYTES`). Attributes::
+
+    status          IN_PROGRESS | UNKNOWN | COMPLETED
+    issueKey/Id     the created issue (COMPLETED)
+    leaseExpiresAt  epoch seconds: nobody else may act on the key before then
+    owner           a random token per claim: only the holder releases or marks its claim
+    expiration      epoch seconds, the table's TTL attribute (default 7 days after the last write)
+    clientKey, idempotencyKey, updatedAt   for people reading the table
+
+The states, and what :meth:`IdempotencyStore.claim` answers::
+
+    (absent) ────claim────▶ IN_PROGRESS ──complete──▶ COMPLETED     → AlreadyCreated(issue)
+                            │  │    ▲
+          release (Jira did │  │    │ claim after leaseExpiresAt     → Claimed(search_first=True)
+          not act): deleted │  │    │ (the holder crashed or timed out)
+                            │  └mark_unknown──▶ UNKNOWN             → Claimed(search_first=True) once
+                            ▼                   (ambiguous outcome)    leaseExpiresAt (search delay) passed
+                         (absent)                                   → InFlightElsewhere(retry_after) before
+
+A lease must outlive the attempt that holds it (the Lambda's remaining time plus the index lag), and be
+shorter than the queue's visibility timeout, so that a message redelivered after a crash finds it expired.
+Every claim is one conditional ``UpdateItem`` (keys are claimed concurrently); no read-then-write race.
+Time is the wall clock (``time.time``), injectable: leases are compared across machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from botocore.exceptions import ClientError
+
+from jira_connect.tenant import secret_name_suffix
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+__all__ = [
+    "COMPLETED",
+    "DEFAULT_KEY_PREFIX",
+    "DEFAULT_TTL_SECONDS",
+    "IN_PROGRESS",
+    "UNKNOWN",
+    "AlreadyCreated",
+    "Claim",
+    "Claimed",
+    "DynamoDBIdempotencyStore",
+    "IdempotencyKey",
+    "InFlightElsewhere",
+    "IssueRef",
+    "create_table",
+    "record_id",
+]
+
+IN_PROGRESS: Final = "IN_PROGRESS"
+UNKNOWN: Final = "UNKNOWN"
+COMPLETED: Final = "COMPLETED"
+#: Shared by every function that creates issues (worker, HTTP API), so they deduplicate against each other.
+DEFAULT_KEY_PREFIX: Final = "issue"
+DEFAULT_TTL_SECONDS: Final = 7 * 24 * 3600
+ID_SEPARATOR: Final = "#"
+#: DynamoDB allows 2,048 bytes of partition key; longer ids are hashed well before that.
+MAX_PLAIN_ID_BYTES: Final = 1024
+#: Concurrent DynamoDB calls of one claim or settle; boto3's connection pool is sized to match.
+DEFAULT_CONCURRENCY: Final = 10
+_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+#: The table's TTL attribute: DynamoDB deletes the record some time after this epoch second.
+TTL_ATTRIBUTE: Final = "expiration"
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, order=True)
+class IdempotencyKey:
+    """An idempotency key in the scope of its tenant."""
+
+    client_key: str
+    key: str
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """The issue a key produced. ``id`` is unknown when a search found the issue (it gives keys)."""
+
+    key: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This attempt holds the key until the lease ends. ``search_first``: an earlier attempt may have
+    created the issue (it crashed, timed out or met an ambiguous answer): search Jira before creating."""
+
+    key: IdempotencyKey
+    search_first: bool
+    owner: str
+
+
+@dataclass(frozen=True)
+class AlreadyCreated:
+    """The issue exists: the message is a duplicate."""
+
+    key: IdempotencyKey
+    issue: IssueRef
+
+
+@dataclass(frozen=True)
+class InFlightElsewhere:
+    """Another attempt holds the key (or an ambiguous outcome waits for Jira's index): come back after
+    ``retry_after`` seconds."""
+
+    key: IdempotencyKey
+    retry_after: float
+
+
+Claim = Claimed | AlreadyCreated | InFlightElsewhere
+
+
+def record_id(key: IdempotencyKey, prefix: str = DEFAULT_KEY_PREFIX) -> str:
+    """The partition key of ``key``'s record."""
+    plain = ID_SEPARATOR.join((prefix, secret_name_suffix(key.client_key), key.key))
+    if len(plain.encode("utf-8")) <= MAX_PLAIN_ID_BYTES:
+        return plain
+    digest = hashlib.sha256(f"{key.client_key}\0{key.key}".encode()).hexdigest()
+    return ID_SEPARATOR.join((prefix, "sha256", digest))
+
+
+class DynamoDBIdempotencyStore:
+    """Idempotency records in the DynamoDB table ``table`` (partition key ``id``, TTL ``expiration``).
+
+    Settling methods (:meth:`complete`, :meth:`release`, :meth:`mark_unknown`) never raise: a record that
+    could not be written leaves the claim to expire, after which the next attempt searches Jira first,
+    which is safe. They return the errors, per item, for the caller to log.
+    """
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table: str,
+        *,
+        key_prefix: str = DEFAULT_KEY_PREFIX,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table
+        self._prefix = key_prefix
+        self._ttl = ttl_seconds
+        self._clock = clock
+        # Its own small pool: claims run while the caller's pool may be busy, so sharing could deadlock.
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="idempotency")
+
+    def claim(self, keys: Sequence[IdempotencyKey], *, lease_seconds: float) -> list[Claim]:
+        """Claim every key for ``lease_seconds``; one answer per key, in order.
+
+        Raises only when DynamoDB itself fails (the caller retries those messages later).
+        """
+        owner = secrets.token_hex(16)
+        return self._map(lambda key: self._claim_one(key, owner, lease_seconds), keys)
+
+    def complete(self, done: Sequence[tuple[Claimed, IssueRef]]) -> list[Exception | None]:
+        """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`."""
+        return self._map(self._guarded(self._complete_one), done)
+
+    def release(self, claims: Sequence[Claimed]) -> list[Exception | None]:
+        """Forget the claims (Jira did not create anything): the key may be tried afresh."""
+        return self._map(self._guarded(self._release_one), claims)
+
+    def mark_unknown(self, claims: Sequence[Claimed], *, search_after: float) -> list[Exception | None]:
+        """The outcome is ambiguous: the next claim must search Jira, not before ``search_after`` seconds
+        (Jira's search index lags behind its writes)."""
+        return self._map(self._guarded(lambda c: self._mark_unknown_one(c, search_after)), claims)
+
+    def lookup(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
+        """The record as stored (plain Python values), or None. For tests and operators."""
+        response = self._client.get_item(
+            TableName=self._table, Key={"id": {"S": record_id(key, self._prefix)}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if item is None else {name: _plain(value) for name, value in item.items()}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
+    # --- one key each ---------------------------------------------------------------------------
+
+    def _claim_one(self, key: IdempotencyKey, owner: str, lease_seconds: float) -> Claim:
+        now = self._clock()
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._key(key),
+                UpdateExpression=(
+                    "SET #status = :in_progress, leaseExpiresAt = :lease, #owner = :owner, "
+                    "expiration = :expiration, clientKey = :client_key, idempotencyKey = :key, "
+                    "updatedAt = :now"
+                ),
+                # Free, or abandoned: not completed and nobody's lease is running.
+                ConditionExpression=(
+                    "attribute_not_exists(id) OR (#status <> :completed AND leaseExpiresAt <= :now)"
+                ),
+                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":in_progress": {"S": IN_PROGRESS},
+                    ":completed": {"S": COMPLETED},
+                    ":lease": _number(now + lease_seconds),
+                    ":owner": {"S": owner},
+                    ":expiration": _number(int(now) + self._ttl),
+                    ":client_key": {"S": key.client_key},
+                    ":key": {"S": key.key},
+                    ":now": _number(now),
+                },
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+            return self._taken(key, _failed_item(e), now)
+        previous = response.get("Attributes")
+        return Claimed(key=key, search_first=bool(previous), owner=owner)
+
+    def _taken(self, key: IdempotencyKey, item: Mapping[str, Any] | None, now: float) -> Claim:
+        if item is None:  # the condition failed but DynamoDB did not say why: read it
+            item = self._client.get_item(TableName=self._table, Key=self._key(key), ConsistentRead=True).get(
+                "Item"
+            )
+        record = {name: _plain(value) for name, value in (item or {}).items()}
+        if record.get("status") == COMPLETED:
+            issue_id = record.get("issueId")
+            return AlreadyCreated(
+                key, IssueRef(str(record["issueKey"]), None if issue_id is None else str(issue_id))
+            )
+        lease = float(record.get("leaseExpiresAt") or now)
+        return InFlightElsewhere(key, retry_after=max(0.0, lease - now))
+
+    def _complete_one(self, item: tuple[Claimed, IssueRef]) -> None:
+        claim, issue = item
+        now = self._clock()
+        values: dict[str, AttributeValueTypeDef] = {
+            ":completed": {"S": COMPLETED},
+            ":issue_key": {"S": issue.key},
+            ":expiration": _number(int(now) + self._ttl),
+            ":now": _number(now),
+            ":client_key": {"S": claim.key.client_key},
+            ":key": {"S": claim.key.key},
+        }
+        assignments = (
+            "SET #status = :completed, issueKey = :issue_key, expiration = :expiration, updatedAt = :now, "
+            "clientKey = :client_key, idempotencyKey = :key"
+        )
+        if issue.id is not None:
+            values[":issue_id"] = {"S": issue.id}
+            assignments += ", issueId = :issue_id"
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._key(claim.key),
+            UpdateExpression=f"{assignments} REMOVE leaseExpiresAt, #owner",
+            ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
+            ExpressionAttributeValues=values,
+        )
+
+    def _release_one(self, claim: Claimed) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(claim.key),
+                ConditionExpression="#owner = :owner AND #status = :in_progress",
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
+                ExpressionAttributeValues={":owner": {"S": claim.owner}, ":in_progress": {"S": IN_PROGRESS}},
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+            # Someone else holds it now (our lease ran out): theirs to settle.
+
+    def _mark_unknown_one(self, claim: Claimed, search_after: float) -> None:
+        now = self._clock()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(claim.key),
+                UpdateExpression="SET #status = :unknown, leaseExpiresAt = :not_before, updatedAt = :now",
+                ConditionExpression="#owner = :owner AND #status <> :completed",
+                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":unknown": {"S": UNKNOWN},
+                    ":completed": {"S": COMPLETED},
+                    ":not_before": _number(now + search_after),
+                    ":now": _number(now),
+                    ":owner": {"S": claim.owner},
+                },
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _key(self, key: IdempotencyKey) -> dict[str, AttributeValueTypeDef]:
+        return {"id": {"S": record_id(key, self._prefix)}}
+
+    def _map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(item) for item in items]
+        return list(self._pool.map(fn, items))
+
+    @staticmethod
+    def _guarded(fn: Callable[[T], None]) -> Callable[[T], Exception | None]:
+        def run(item: T) -> Exception | None:
+            try:
+                fn(item)
+            except Exception as e:  # reported per item, see the class docstring
+                logger.warning("idempotency record not written", extra={"error": type(e).__name__})
+                return e
+            return None
+
+        return run
+
+
+def _number(value: float) -> AttributeValueTypeDef:
+    # Milliseconds are plenty; DynamoDB numbers are decimal strings.
+    return {"N": str(round(Decimal(value), 3))}
+
+
+def _plain(value: Mapping[str, Any]) -> Any:
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return Decimal(value["N"])
+    if "BOOL" in value:
+        return value["BOOL"]
+    return None
+
+
+def _failed_item(error: ClientError) -> Mapping[str, Any] | None:
+    item = error.response.get("Item")
+    return item if isinstance(item, Mapping) else None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def create_table(client: DynamoDBClient, table: str) -> None:
+    """Create the table as template.yaml declares it (for the local stack and tests), and wait for it."""
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    client.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )

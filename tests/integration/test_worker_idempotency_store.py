@@ -1,0 +1,184 @@
+"""The DynamoDB idempotency store on moto server: claims, leases, settling, and racing claimants."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from devstack.aws import MotoServer
+from jira_connect.idempotency_store import (
+    COMPLETED,
+    IN_PROGRESS,
+    UNKNOWN,
+    AlreadyCreated,
+    Claimed,
+    DynamoDBIdempotencyStore,
+    IdempotencyKey,
+    InFlightElsewhere,
+    IssueRef,
+    create_table,
+    record_id,
+)
+
+TABLE = "idempotency"
+KEY = IdempotencyKey("jira:tenant-1", "order-42")
+ISSUE = IssueRef(key="OPS-1", id="10000")
+
+
+class Clock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_767_225_600.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(aws: MotoServer, clock: Clock) -> Iterator[DynamoDBIdempotencyStore]:
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    store = DynamoDBIdempotencyStore(client, TABLE, clock=clock)
+    yield store
+    store.close()
+
+
+def _claimed(claim: object) -> Claimed:
+    assert isinstance(claim, Claimed), claim
+    return claim
+
+
+def test_first_claim_is_fresh_and_recorded_in_progress(store: DynamoDBIdempotencyStore, clock: Clock) -> None:
+    [claim] = store.claim([KEY], lease_seconds=60)
+    assert _claimed(claim).search_first is False
+    record = store.lookup(KEY)
+    assert record is not None
+    assert record["status"] == IN_PROGRESS
+    assert record["leaseExpiresAt"] == Decimal(clock.now + 60)
+    assert record["expiration"] == int(clock.now) + 7 * 24 * 3600
+    assert (record["clientKey"], record["idempotencyKey"]) == (KEY.client_key, KEY.key)
+
+
+def test_duplicate_after_completion_gets_the_stored_issue(store: DynamoDBIdempotencyStore) -> None:
+    [claim] = store.claim([KEY], lease_seconds=60)
+    assert store.complete([(_claimed(claim), ISSUE)]) == [None]
+    assert store.claim([KEY], lease_seconds=60) == [AlreadyCreated(KEY, ISSUE)]
+    record = store.lookup(KEY)
+    assert record is not None
+    assert (record["status"], record["issueKey"], record["issueId"]) == (COMPLETED, "OPS-1", "10000")
+
+
+def test_claim_held_elsewhere_says_when_the_lease_ends(store: DynamoDBIdempotencyStore, clock: Clock) -> None:
+    store.claim([KEY], lease_seconds=60)
+    clock.now += 15
+    assert store.claim([KEY], lease_seconds=60) == [InFlightElsewhere(KEY, retry_after=45.0)]
+
+
+def test_expired_lease_is_reclaimed_with_a_search_first(
+    store: DynamoDBIdempotencyStore, clock: Clock
+) -> None:
+    [first] = store.claim([KEY], lease_seconds=60)
+    clock.now += 61
+    [second] = store.claim([KEY], lease_seconds=60)
+    assert _claimed(second).search_first is True
+    assert _claimed(second).owner != _claimed(first).owner
+
+
+def test_released_key_is_claimed_afresh(store: DynamoDBIdempotencyStore) -> None:
+    [claim] = store.claim([KEY], lease_seconds=60)
+    assert store.release([_claimed(claim)]) == [None]
+    assert store.lookup(KEY) is None
+    [again] = store.claim([KEY], lease_seconds=60)
+    assert _claimed(again).search_first is False
+
+
+def test_release_by_a_former_holder_leaves_the_new_holder_alone(
+    store: DynamoDBIdempotencyStore, clock: Clock
+) -> None:
+    [old] = store.claim([KEY], lease_seconds=10)
+    clock.now += 11
+    [new] = store.claim([KEY], lease_seconds=60)
+    store.release([_claimed(old)])
+    record = store.lookup(KEY)
+    assert record is not None
+    assert record["owner"] == _claimed(new).owner
+
+
+def test_unknown_outcome_waits_for_the_search_delay_then_searches_first(
+    store: DynamoDBIdempotencyStore, clock: Clock
+) -> None:
+    [claim] = store.claim([KEY], lease_seconds=60)
+    assert store.mark_unknown([_claimed(claim)], search_after=5) == [None]
+    assert store.lookup(KEY)["status"] == UNKNOWN  # type: ignore[index]
+    clock.now += 2
+    assert store.claim([KEY], lease_seconds=60) == [InFlightElsewhere(KEY, retry_after=3.0)]
+    clock.now += 3
+    [again] = store.claim([KEY], lease_seconds=60)
+    assert _claimed(again).search_first is True
+
+
+def test_many_keys_are_claimed_in_one_call_in_order(store: DynamoDBIdempotencyStore) -> None:
+    keys = [IdempotencyKey("jira:tenant-1", f"k{i}") for i in range(12)]
+    [done] = store.claim([keys[3]], lease_seconds=60)
+    store.complete([(_claimed(done), ISSUE)])
+    claims = store.claim(keys, lease_seconds=60)
+    assert [c.key for c in claims] == keys
+    assert claims[3] == AlreadyCreated(keys[3], ISSUE)
+    assert all(isinstance(c, Claimed) and not c.search_first for i, c in enumerate(claims) if i != 3)
+
+
+def test_same_key_in_two_tenants_is_two_records(store: DynamoDBIdempotencyStore) -> None:
+    other = IdempotencyKey("jira:tenant-2", KEY.key)
+    claims = store.claim([KEY, other], lease_seconds=60)
+    assert all(isinstance(c, Claimed) for c in claims)
+
+
+def test_concurrent_claimants_exactly_one_wins(store: DynamoDBIdempotencyStore) -> None:
+    # Many rounds: a race that a single round would hide shows up here (moto's server needs
+    # devstack's DynamoDB serialisation for this; DynamoDB itself guarantees it).
+    for round_number in range(30):
+        key = IdempotencyKey("jira:tenant-1", f"race-{round_number}")
+        results: list[object] = []
+        barrier = threading.Barrier(4)
+
+        def contend(
+            key: IdempotencyKey = key, results: list[object] = results, barrier: threading.Barrier = barrier
+        ) -> None:
+            barrier.wait()
+            results.extend(store.claim([key], lease_seconds=60))
+
+        threads = [threading.Thread(target=contend) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sum(isinstance(r, Claimed) for r in results) == 1
+        assert sum(isinstance(r, InFlightElsewhere) for r in results) == 3
+
+
+def test_settling_errors_are_returned_not_raised(aws: MotoServer, clock: Clock) -> None:
+    store = DynamoDBIdempotencyStore(boto3.client("dynamodb"), "no-such-table", clock=clock)
+    claim = Claimed(KEY, search_first=False, owner="x")
+    [error] = store.complete([(claim, ISSUE)])
+    assert error is not None
+    store.close()
+
+
+def test_record_ids_cannot_collide_across_the_separator() -> None:
+    assert record_id(IdempotencyKey("jira:a#b", "c")) != record_id(IdempotencyKey("jira:a", "b#c"))
+
+
+def test_long_record_ids_are_hashed_under_the_partition_key_limit() -> None:
+    long_id = record_id(IdempotencyKey("x" * 300, "y" * 800))
+    assert long_id.startswith("issue#sha256#")
+    assert len(long_id.encode()) <= 1024
