@@ -166,6 +166,32 @@ def test_concurrent_claimants_exactly_one_wins(store: DynamoDBIdempotencyStore) 
         assert sum(isinstance(r, InFlightElsewhere) for r in results) == 3
 
 
+def test_concurrent_takeovers_of_an_abandoned_claim_exactly_one_wins(
+    store: DynamoDBIdempotencyStore, clock: Clock
+) -> None:
+    for round_number in range(15):
+        key = IdempotencyKey("jira:tenant-1", f"abandoned-{round_number}")
+        store.claim([key], lease_seconds=10)
+        clock.now += 11  # the holder crashed; its lease is over
+        results: list[object] = []
+        barrier = threading.Barrier(4)
+
+        def contend(
+            key: IdempotencyKey = key, results: list[object] = results, barrier: threading.Barrier = barrier
+        ) -> None:
+            barrier.wait()
+            results.extend(store.claim([key], lease_seconds=60))
+
+        threads = [threading.Thread(target=contend) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [r for r in results if isinstance(r, Claimed)]
+        assert len(winners) == 1
+        assert winners[0].search_first is True
+
+
 def test_settling_errors_are_returned_not_raised(aws: MotoServer, clock: Clock) -> None:
     store = DynamoDBIdempotencyStore(boto3.client("dynamodb"), "no-such-table", clock=clock)
     claim = Claimed(KEY, search_first=False, owner="x")

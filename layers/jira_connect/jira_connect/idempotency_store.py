@@ -29,8 +29,13 @@ The states, and what :meth:`IdempotencyStore.claim` answers::
 
 A lease must outlive the attempt that holds it (the Lambda's remaining time plus the index lag), and be
 shorter than the queue's visibility timeout, so that a message redelivered after a crash finds it expired.
-Every claim is one conditional ``UpdateItem`` (keys are claimed concurrently); no read-then-write race.
-Time is the wall clock (``time.time``), injectable: leases are compared across machines.
+
+Every write puts a whole record (``PutItem``; completions in ``BatchWriteItem`` calls). A claim is one
+conditional put of a new record (``attribute_not_exists``), keys claimed concurrently; when a record is
+there, it is read from the failed condition and taken over only by a compare-and-swap on exactly the
+owner, lease and status that were seen, so two claimants can never both win (DynamoDB applies each
+conditional write atomically). Time is the wall clock (``time.time``), injectable: leases are compared
+across machines.
 """
 
 from __future__ import annotations
@@ -45,13 +50,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from jira_connect.tenant import secret_name_suffix
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, WriteRequestUnionTypeDef
 
 __all__ = [
     "COMPLETED",
@@ -82,6 +87,10 @@ MAX_PLAIN_ID_BYTES: Final = 1024
 #: Concurrent DynamoDB calls of one claim or settle; boto3's connection pool is sized to match.
 DEFAULT_CONCURRENCY: Final = 10
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
+#: DynamoDB's BatchWriteItem limit.
+BATCH_WRITE_LIMIT: Final = 25
+#: Takeovers of an abandoned record that lose a race before the claim gives up for now.
+MAX_TAKEOVER_TRIES: Final = 3
 #: The table's TTL attribute: DynamoDB deletes the record some time after this epoch second.
 TTL_ATTRIBUTE: Final = "expiration"
 
@@ -180,8 +189,16 @@ class DynamoDBIdempotencyStore:
         return self._map(lambda key: self._claim_one(key, owner, lease_seconds), keys)
 
     def complete(self, done: Sequence[tuple[Claimed, IssueRef]]) -> list[Exception | None]:
-        """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`."""
-        return self._map(self._guarded(self._complete_one), done)
+        """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`.
+
+        Unconditional, in BatchWriteItem calls of 25: the issue exists whatever the record said before.
+        """
+        now = self._clock()
+        items = [self._record(claim.key, COMPLETED, now, issue=issue) for claim, issue in done]
+        errors: list[Exception | None] = []
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            errors.extend(self._put_all(items[start : start + BATCH_WRITE_LIMIT]))
+        return errors
 
     def release(self, claims: Sequence[Claimed]) -> list[Exception | None]:
         """Forget the claims (Jira did not create anything): the key may be tried afresh."""
@@ -194,10 +211,7 @@ class DynamoDBIdempotencyStore:
 
     def lookup(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
         """The record as stored (plain Python values), or None. For tests and operators."""
-        response = self._client.get_item(
-            TableName=self._table, Key={"id": {"S": record_id(key, self._prefix)}}, ConsistentRead=True
-        )
-        item = response.get("Item")
+        item = self._read(key)
         return None if item is None else {name: _plain(value) for name, value in item.items()}
 
     def close(self) -> None:
@@ -206,80 +220,92 @@ class DynamoDBIdempotencyStore:
     # --- one key each ---------------------------------------------------------------------------
 
     def _claim_one(self, key: IdempotencyKey, owner: str, lease_seconds: float) -> Claim:
+        """Optimistic: write a new record if there is none (the common case, one cheap conditional put);
+        otherwise look at the one there, and take it over only if it is still exactly what was seen."""
         now = self._clock()
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=self._key(key),
-                UpdateExpression=(
-                    "SET #status = :in_progress, leaseExpiresAt = :lease, #owner = :owner, "
-                    "expiration = :expiration, clientKey = :client_key, idempotencyKey = :key, "
-                    "updatedAt = :now"
-                ),
-                # Free, or abandoned: not completed and nobody's lease is running.
-                ConditionExpression=(
-                    "attribute_not_exists(id) OR (#status <> :completed AND leaseExpiresAt <= :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": IN_PROGRESS},
-                    ":completed": {"S": COMPLETED},
-                    ":lease": _number(now + lease_seconds),
-                    ":owner": {"S": owner},
-                    ":expiration": _number(int(now) + self._ttl),
-                    ":client_key": {"S": key.client_key},
-                    ":key": {"S": key.key},
-                    ":now": _number(now),
-                },
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        record = self._record(key, IN_PROGRESS, now, owner=owner, lease_until=now + lease_seconds)
+        seen = self._put_if(record, "attribute_not_exists(id)", {}, {})
+        for _ in range(MAX_TAKEOVER_TRIES):
+            if seen is None:
+                return Claimed(key=key, search_first=False, owner=owner)
+            verdict = self._verdict(key, seen, now)
+            if verdict is not None:
+                return verdict
+            # Abandoned (lease over) or ambiguous (search delay over): ours, unless it changed since read.
+            seen = self._put_if(
+                record,
+                "#owner = :owner AND leaseExpiresAt = :lease AND #status = :status",
+                {"#owner": "owner", "#status": "status"},
+                {":owner": seen["owner"], ":lease": seen["leaseExpiresAt"], ":status": seen["status"]},
             )
-        except ClientError as e:
-            if _error_code(e) != _CONDITION_FAILED:
-                raise
-            return self._taken(key, _failed_item(e), now)
-        previous = response.get("Attributes")
-        return Claimed(key=key, search_first=bool(previous), owner=owner)
+            if seen is None:
+                return Claimed(key=key, search_first=True, owner=owner)
+        return InFlightElsewhere(key, retry_after=0.0)  # contended: let the queue bring it back
 
-    def _taken(self, key: IdempotencyKey, item: Mapping[str, Any] | None, now: float) -> Claim:
-        if item is None:  # the condition failed but DynamoDB did not say why: read it
-            item = self._client.get_item(TableName=self._table, Key=self._key(key), ConsistentRead=True).get(
-                "Item"
-            )
-        record = {name: _plain(value) for name, value in (item or {}).items()}
+    def _verdict(self, key: IdempotencyKey, item: Mapping[str, Any], now: float) -> Claim | None:
+        """What an existing record means, or None when it may be taken over."""
+        record = {name: _plain(value) for name, value in item.items()}
         if record.get("status") == COMPLETED:
             issue_id = record.get("issueId")
             return AlreadyCreated(
                 key, IssueRef(str(record["issueKey"]), None if issue_id is None else str(issue_id))
             )
-        lease = float(record.get("leaseExpiresAt") or now)
-        return InFlightElsewhere(key, retry_after=max(0.0, lease - now))
+        lease = float(record.get("leaseExpiresAt") or 0)
+        if lease > now:
+            return InFlightElsewhere(key, retry_after=lease - now)
+        if "owner" not in item or "leaseExpiresAt" not in item or "status" not in item:
+            raise ValueError(f"idempotency record {record_id(key, self._prefix)!r} is malformed")
+        return None
 
-    def _complete_one(self, item: tuple[Claimed, IssueRef]) -> None:
-        claim, issue = item
-        now = self._clock()
-        values: dict[str, AttributeValueTypeDef] = {
-            ":completed": {"S": COMPLETED},
-            ":issue_key": {"S": issue.key},
-            ":expiration": _number(int(now) + self._ttl),
-            ":now": _number(now),
-            ":client_key": {"S": claim.key.client_key},
-            ":key": {"S": claim.key.key},
-        }
-        assignments = (
-            "SET #status = :completed, issueKey = :issue_key, expiration = :expiration, updatedAt = :now, "
-            "clientKey = :client_key, idempotencyKey = :key"
-        )
-        if issue.id is not None:
-            values[":issue_id"] = {"S": issue.id}
-            assignments += ", issueId = :issue_id"
-        self._client.update_item(
-            TableName=self._table,
-            Key=self._key(claim.key),
-            UpdateExpression=f"{assignments} REMOVE leaseExpiresAt, #owner",
-            ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-            ExpressionAttributeValues=values,
-        )
+    def _put_if(
+        self,
+        item: Mapping[str, AttributeValueTypeDef],
+        condition: str,
+        names: Mapping[str, str],
+        values: Mapping[str, AttributeValueTypeDef],
+    ) -> Mapping[str, Any] | None:
+        """Put ``item`` if ``condition`` holds: None when written, else the item that is there."""
+        extra: dict[str, Any] = {}
+        if names:
+            extra["ExpressionAttributeNames"] = dict(names)
+        if values:
+            extra["ExpressionAttributeValues"] = dict(values)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=dict(item),
+                ConditionExpression=condition,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **extra,
+            )
+        except ClientError as e:
+            if _error_code(e) != _CONDITION_FAILED:
+                raise
+            # DynamoDB returns the item that failed the condition; read it only if it did not.
+            there = _failed_item(e) or self._read_key(item["id"])
+            return there or {}
+        return None
+
+    def _put_all(self, items: Sequence[dict[str, AttributeValueTypeDef]]) -> list[Exception | None]:
+        requests: list[WriteRequestUnionTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
+        try:
+            answer = self._client.batch_write_item(RequestItems={self._table: requests})
+            # Throttled or too big: DynamoDB hands some back; write those one by one.
+            left = answer.get("UnprocessedItems", {}).get(self._table, [])
+        except (ClientError, BotoCoreError) as e:
+            logger.warning("idempotency records not written", extra={"error": type(e).__name__})
+            return [e] * len(items)
+        unprocessed = {str(r["PutRequest"]["Item"]["id"].get("S")) for r in left if "PutRequest" in r}
+        errors: list[Exception | None] = []
+        for item in items:
+            if str(item["id"].get("S")) not in unprocessed:
+                errors.append(None)
+                continue
+            errors.append(self._guarded(self._put)(item))
+        return errors
+
+    def _put(self, item: dict[str, AttributeValueTypeDef]) -> None:
+        self._client.put_item(TableName=self._table, Item=item)
 
     def _release_one(self, claim: Claimed) -> None:
         try:
@@ -297,24 +323,49 @@ class DynamoDBIdempotencyStore:
 
     def _mark_unknown_one(self, claim: Claimed, search_after: float) -> None:
         now = self._clock()
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=self._key(claim.key),
-                UpdateExpression="SET #status = :unknown, leaseExpiresAt = :not_before, updatedAt = :now",
-                ConditionExpression="#owner = :owner AND #status <> :completed",
-                ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-                ExpressionAttributeValues={
-                    ":unknown": {"S": UNKNOWN},
-                    ":completed": {"S": COMPLETED},
-                    ":not_before": _number(now + search_after),
-                    ":now": _number(now),
-                    ":owner": {"S": claim.owner},
-                },
-            )
-        except ClientError as e:
-            if _error_code(e) != _CONDITION_FAILED:
-                raise
+        record = self._record(claim.key, UNKNOWN, now, owner=claim.owner, lease_until=now + search_after)
+        self._put_if(
+            record,
+            "#owner = :owner AND #status = :in_progress",
+            {"#owner": "owner", "#status": "status"},
+            {":owner": {"S": claim.owner}, ":in_progress": {"S": IN_PROGRESS}},
+        )  # not ours any more (lease over, taken over): the new holder decides
+
+    def _record(
+        self,
+        key: IdempotencyKey,
+        status: str,
+        now: float,
+        *,
+        owner: str | None = None,
+        lease_until: float | None = None,
+        issue: IssueRef | None = None,
+    ) -> dict[str, AttributeValueTypeDef]:
+        """A whole record: every write replaces the item, which DynamoDB (and moto) do cheaply."""
+        item: dict[str, AttributeValueTypeDef] = {
+            "id": {"S": record_id(key, self._prefix)},
+            "status": {"S": status},
+            "clientKey": {"S": key.client_key},
+            "idempotencyKey": {"S": key.key},
+            "updatedAt": _number(now),
+            TTL_ATTRIBUTE: _number(int(now) + self._ttl),
+        }
+        if owner is not None:
+            item["owner"] = {"S": owner}
+        if lease_until is not None:
+            item["leaseExpiresAt"] = _number(lease_until)
+        if issue is not None:
+            item["issueKey"] = {"S": issue.key}
+            if issue.id is not None:
+                item["issueId"] = {"S": issue.id}
+        return item
+
+    def _read(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
+        return self._read_key(self._key(key)["id"])
+
+    def _read_key(self, ident: AttributeValueTypeDef) -> Mapping[str, Any] | None:
+        response = self._client.get_item(TableName=self._table, Key={"id": ident}, ConsistentRead=True)
+        return response.get("Item")
 
     # --- helpers ------------------------------------------------------------------------------------
 
