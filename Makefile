@@ -67,5 +67,10 @@ invoke: $(DEPS_STAMP)
 package: $(DEPS_STAMP)
 	$(PY) -m devstack package
 
+## openapi: regenerate docs/openapi.json from the API function's route types (a test fails when it is stale)
+.PHONY: openapi
+openapi: $(DEPS_STAMP)
+	$(RUN) -m functions.api.openapi
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis
