@@ -36,8 +36,11 @@ DOCKER_ONLY_FLAGS = ("--skip-pull-image", "--force-image-build")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["demo"]:  # the demo parses its own options
+        return demo.main(arguments[1:])
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         result: int = args.run(args)
     except (TemplateError, InvokeError, package.PackageError) as e:
@@ -46,10 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED  # what the command started has been ended on the way out
     return result
-
-
-def _demo(args: argparse.Namespace) -> int:
-    return demo.main(args.demo_args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,9 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     package.add_arguments(build)
     build.set_defaults(run=package.run)
 
-    show = commands.add_parser("demo", help="the service doing its job on the local stack", add_help=False)
-    show.add_argument("demo_args", nargs=argparse.REMAINDER, help="options of the demo (--help lists them)")
-    show.set_defaults(run=_demo)
+    commands.add_parser("demo", help="the service doing its job on the local stack (demo --help)")
     return parser
 
 
