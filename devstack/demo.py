@@ -99,6 +99,7 @@ class DemoReport:
     seconds: float
     pushed: int
     issues_per_tenant: dict[str, int]
+    issues_listed: dict[str, int]
     expected_issues: dict[str, int]
     duplicates: list[dict[str, Any]]
     dead_letters: dict[str, int]
@@ -110,7 +111,7 @@ class DemoReport:
     @property
     def consistent(self) -> bool:
         return (
-            self.issues_per_tenant == self.expected_issues
+            self.issues_per_tenant == self.expected_issues == self.issues_listed
             and not self.duplicates
             and self.dead_letters == self.expected_dead_letters
             and bool(self.api.get("created"))
@@ -195,6 +196,8 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
         )
         api = _call_api(functions[API], installed[0])
         stats = control.stats()
+        # An independent look: every issue each tenant holds, not the emulator's counters.
+        listed = {tenant: len(control.issues(tenant)) for tenant in installed}
         dead_letters, examples = _read_dead_letters(resources.queue_urls["IssueDeadLetterQueue"])
         expected = plan.expected_issues()
         if api.get("created"):
@@ -203,6 +206,7 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
             seconds=time.monotonic() - started,
             pushed=len(plan.messages),
             issues_per_tenant={k: int(v) for k, v in stats.get("issuesCreated", {}).items()},
+            issues_listed=listed,
             expected_issues=dict(expected),
             duplicates=list(stats.get("duplicates", [])),
             dead_letters=dead_letters,
