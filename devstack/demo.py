@@ -11,6 +11,9 @@
    within the batching window, the queue's visibility timeout, partial batch responses, redelivery, the
    queue's redrive to the DLQ), invoking the real worker handler in warm execution environments.
 5. Calls the API function: lists a tenant's projects and creates one issue synchronously.
+
+The lifecycle callbacks and the API calls go over real HTTP to a local stand-in for API Gateway
+(devstack.http_api) that routes them, as template.yaml declares, to the functions' execution environments.
 6. Reports issues per tenant, duplicates found in Jira, dead letters by reason and the time taken. The
    figures come from the emulator and the DLQ, never from counters inside the worker, and are checked
    against what the pushed mix must produce; the exit code is 1 when they disagree.
@@ -34,11 +37,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, TextIO
+from urllib.parse import quote
 
 import boto3
+import requests
 from tqdm import tqdm
 
 from devstack.aws import aws_environment, running_moto_server
+from devstack.http_api import HttpApiServer, routes_of
 from devstack.invoke import ExecutionEnvironment, build_environment
 from devstack.jira_emulator.control_client import EmulatorControl
 from devstack.local_stack import REPO, LocalResources, provision, running_emulator
@@ -69,6 +75,7 @@ THROTTLED_REQUESTS: Final = 4
 THROTTLE_RETRY_AFTER_SECONDS: Final = 2
 RECEIVE_WAIT_SECONDS: Final = 1
 DRAIN_TIMEOUT_SECONDS: Final = 150.0
+HTTP_TIMEOUT_SECONDS: Final = 30
 LOG_FILE: Final = REPO / "build" / "demo" / "functions.log"
 
 
@@ -175,7 +182,8 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
             log=log,
             worker_concurrency=concurrency,
         )
-        installed = _install_tenants(control, functions[LIFECYCLE], TENANT_NAMES[:tenants])
+        gateway = stack.enter_context(_http_api(template, functions))
+        installed = _install_tenants(control, gateway.url, TENANT_NAMES[:tenants])
         throttled = installed[-1]
         control.add_fault(
             client_key=throttled,
@@ -194,7 +202,7 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
             len(plan.messages),
             progress,
         )
-        api = _call_api(functions[API], installed[0])
+        api = _call_api(gateway.url, installed[0])
         stats = control.stats()
         # An independent look: every issue each tenant holds, not the emulator's counters.
         listed = {tenant: len(control.issues(tenant)) for tenant in installed}
@@ -265,10 +273,22 @@ def _start_functions(
     return functions
 
 
-def _install_tenants(
-    control: EmulatorControl, lifecycle: ExecutionEnvironment, names: Sequence[str]
-) -> list[str]:
-    descriptor = json.loads(_invoke(lifecycle, _http_event("GET", "/atlassian-connect.json"))["body"])
+def _http_api(template: Template, functions: Mapping[str, Any]) -> HttpApiServer:
+    """API Gateway on loopback: each route of the template goes to its function's execution environment."""
+    function_of: dict[str, ExecutionEnvironment] = {}
+    for logical_id in (LIFECYCLE, API):
+        events = template.resolve(template.function_properties(logical_id).get("Events") or {}, logical_id)
+        function_of.update({route: functions[logical_id] for route in routes_of(events)})
+
+    def invoke(event: dict[str, Any], _context: Any) -> Any:
+        return _invoke(function_of[event["routeKey"]], event)
+
+    return HttpApiServer(invoke, routes=list(function_of), function_name="HttpApi")
+
+
+def _install_tenants(control: EmulatorControl, gateway_url: str, names: Sequence[str]) -> list[str]:
+    """Each tenant as Atlassian installs an app: the signed ``installed`` callback, over HTTP."""
+    descriptor = requests.get(f"{gateway_url}/atlassian-connect.json", timeout=HTTP_TIMEOUT_SECONDS).json()
     installed = []
     for name in names:
         tenant = control.add_tenant(
@@ -280,13 +300,16 @@ def _install_tenants(
             app_base_url=APP_BASE_URL,
             slug=name,
         )
-        request = tenant["install"]
-        answer = _invoke(
-            lifecycle,
-            _http_event(request["method"], request["path"], headers=request["headers"], body=request["body"]),
+        callback = tenant["install"]
+        answer = requests.request(
+            callback["method"],
+            gateway_url + callback["path"],
+            headers=callback["headers"],
+            data=json.dumps(callback["body"]),
+            timeout=HTTP_TIMEOUT_SECONDS,
         )
-        if answer.get("statusCode") not in (200, 204):
-            raise RuntimeError(f"the lifecycle function refused the install of {name}: {answer}")
+        if answer.status_code not in (200, 204):
+            raise RuntimeError(f"the lifecycle function refused the install of {name}: {answer.text}")
         installed.append(tenant["clientKey"])
     return installed
 
@@ -454,69 +477,30 @@ def _sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[st
     }
 
 
-def _call_api(api: ExecutionEnvironment, tenant: str) -> dict[str, Any]:
-    tenant_path = f"/tenants/{tenant}"
-    listed = _invoke(api, _http_event("GET", f"{tenant_path}/projects"))
-    projects = json.loads(listed.get("body") or "null")
-    created = _invoke(
-        api,
-        _http_event(
-            "POST",
-            f"{tenant_path}/issues",
-            headers={"Content-Type": "application/json", "Idempotency-Key": "demo-api-1"},
-            body=_issue("Created through the HTTP API", i=0),
-        ),
+def _call_api(gateway_url: str, tenant: str) -> dict[str, Any]:
+    tenant_url = f"{gateway_url}/tenants/{quote(tenant, safe='')}"
+    listed = requests.get(f"{tenant_url}/projects", timeout=HTTP_TIMEOUT_SECONDS)
+    created = requests.post(
+        f"{tenant_url}/issues",
+        json=_issue("Created through the HTTP API"),
+        headers={"Idempotency-Key": "demo-api-1"},
+        timeout=HTTP_TIMEOUT_SECONDS,
     )
-    issue = json.loads(created.get("body") or "{}")
+    projects = listed.json() if listed.status_code == 200 else None
     count = len(projects) if isinstance(projects, list) else len((projects or {}).get("values", []))
     return {
         "tenant": tenant,
-        "projects": count if listed.get("statusCode") == 200 else f"error {listed.get('statusCode')}",
-        "created": issue.get("key") if created.get("statusCode") == 201 else None,
-        "createStatus": created.get("statusCode"),
+        "projects": count if projects is not None else f"error {listed.status_code}",
+        "created": created.json().get("key") if created.status_code == 201 else None,
+        "createStatus": created.status_code,
     }
 
 
-def _invoke(function: ExecutionEnvironment, event: Mapping[str, Any]) -> dict[str, Any]:
+def _invoke(function: ExecutionEnvironment, event: Mapping[str, Any]) -> Any:
     result = function.invoke(json.dumps(event).encode())
     if result.outcome != "ok":
         raise RuntimeError(f"{function.config.logical_id} failed: {result.payload}")
-    answer: dict[str, Any] = json.loads(result.payload)
-    return answer
-
-
-def _http_event(
-    method: str, path: str, *, headers: Mapping[str, str] | None = None, body: Any = None
-) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as the gateway delivers it."""
-    raw_path, _, query = path.partition("?")
-    now = time.time()
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": raw_path,
-        "rawQueryString": query,
-        "headers": {k.lower(): v for k, v in (headers or {}).items()},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": "127.0.0.1",
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "devstack-demo",
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": json.dumps(body) if body is not None and not isinstance(body, str) else body,
-        "isBase64Encoded": False,
-    }
+    return json.loads(result.payload)
 
 
 def _read_dead_letters(dlq_url: str) -> tuple[dict[str, int], dict[str, str]]:
