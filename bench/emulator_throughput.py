@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -28,13 +27,10 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +38,7 @@ from typing import Any
 import jwt
 
 from devstack.jira_emulator.control_client import EmulatorControl
+from devstack.local_stack import running_emulator
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "emulator_throughput.json"
@@ -96,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(generate(args))
     generator = choose_generator(args.generator)
     load_at_start = os.getloadavg()
-    with emulator_process() as (url, pid):
+    with running_emulator(["--latency-ms", "0"]) as emulator:
+        url, pid = emulator.url, emulator.pid
         control = EmulatorControl(url)
         shared_secret = secrets.token_urlsafe(32)
         tenant = control.add_tenant(
@@ -180,40 +178,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # -- the emulator ----------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def emulator_process() -> Iterator[tuple[str, int]]:
-    port = free_port()
-    command = [sys.executable, "-m", "devstack.jira_emulator", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--latency-ms", "0"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"http://\S+", line)
-        if match is None:
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        yield match.group(0), process.pid
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=START_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def create_token(shared_secret: str) -> str:

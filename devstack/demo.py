@@ -170,7 +170,7 @@ def run_demo(messages: int, tenants: int, concurrency: int, seed: int, progress:
     with contextlib.ExitStack() as stack, LOG_FILE.open("w", encoding="utf-8") as log:
         moto = stack.enter_context(running_moto_server())
         stack.enter_context(_environment(aws_environment(moto.endpoint_url)))
-        emulator_url = stack.enter_context(running_emulator())
+        emulator_url = stack.enter_context(running_emulator()).url
         control = EmulatorControl(emulator_url)
         template = Template.load(REPO / "template.yaml", parameter_overrides=DEMO_PARAMETERS)
         resources = provision(template)

@@ -24,7 +24,7 @@ import boto3
 
 from devstack.template import Template
 
-__all__ = ["REPO", "LocalResources", "free_port", "provision", "running_emulator"]
+__all__ = ["REPO", "EmulatorProcess", "LocalResources", "free_port", "provision", "running_emulator"]
 
 REPO: Final = Path(__file__).resolve().parent.parent
 EMULATOR_START_SECONDS: Final = 20.0
@@ -49,10 +49,16 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class EmulatorProcess:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def running_emulator(extra_args: Sequence[str] = ()) -> Iterator[str]:
-    """Start ``python -m devstack.jira_emulator`` on a free loopback port; yields its root URL, stops it
-    (SIGTERM, then SIGKILL) on exit, whatever happened inside."""
+def running_emulator(extra_args: Sequence[str] = ()) -> Iterator[EmulatorProcess]:
+    """Start ``python -m devstack.jira_emulator`` on a free loopback port; yields its root URL and process
+    id, and stops it (SIGTERM, then SIGKILL) on exit, whatever happened inside."""
     command = [
         sys.executable,
         "-m",
@@ -71,7 +77,7 @@ def running_emulator(extra_args: Sequence[str] = ()) -> Iterator[str]:
         match = re.search(r"http://\S+", line)
         if match is None:
             raise RuntimeError(f"the Jira emulator did not start (it printed {line!r})")
-        yield match.group(0).rstrip("/")
+        yield EmulatorProcess(url=match.group(0).rstrip("/"), pid=process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
