@@ -51,5 +51,26 @@ bench: $(DEPS_STAMP)
 explain: $(DEPS_STAMP)
 	@$(RUN) -m jira_connect explain $(ARGS)
 
+## demo: the service doing its job on the local stack (moto server + the Jira emulator); DEMO_MESSAGES=300
+DEMO_MESSAGES ?= 300
+.PHONY: demo
+demo: $(DEPS_STAMP)
+	$(RUN) -m devstack demo --messages $(DEMO_MESSAGES)
+
+## invoke: run one function of template.yaml without Docker, like `sam local invoke`:
+##   `make invoke FUNCTION=IssueWorkerFunction EVENT=events/sqs_create_issue.json [ENV_VARS=env.json]`
+.PHONY: invoke package
+invoke: $(DEPS_STAMP)
+	@$(PY) -m devstack invoke $(FUNCTION) $(if $(EVENT),--event $(EVENT)) $(if $(ENV_VARS),--env-vars $(ENV_VARS))
+
+## package: build/jira-connect-layer.zip for python3.13 on arm64, bytecode precompiled; prints its size
+package: $(DEPS_STAMP)
+	$(PY) -m devstack package
+
+## openapi: regenerate docs/openapi.json from the API function's route types (a test fails when it is stale)
+.PHONY: openapi
+openapi: $(DEPS_STAMP)
+	$(RUN) -m functions.api.openapi
+
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).parent
-SPEC = TESTS.parent.parent / "shared" / "spec"
+
+
+def _find_spec() -> Path:
+    # shared/ sits beside the checkout (CI, /work/main) or further up (extra worktrees).
+    for folder in TESTS.parents:
+        candidate = folder / "shared" / "spec"
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError("shared/spec (the project's specs and vectors) was not found beside the checkout")
+
+
+SPEC = _find_spec()
 FOLDER_MARKS = ("unit", "integration", "e2e")
 
 pytest_plugins = ["tests.fixtures.emulator", "tests.fixtures.aws"]

@@ -21,11 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jira_connect.qsh import CONTEXT_QSH, canonical_request, hash_canonical_request
-
 from devstack.jira_emulator.config import AuthConfig
 from devstack.jira_emulator.model import Principal, Tenant, User
 from devstack.jira_emulator.replies import HTML, JiraError
+from jira_connect.qsh import CONTEXT_QSH, canonical_request, hash_canonical_request
 
 __all__ = [
     "ANONYMOUS",

@@ -15,10 +15,10 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from jira_connect.qsh import query_string_hash
 
 from devstack.jira_emulator.config import InstallConfig
 from devstack.jira_emulator.model import Tenant
+from jira_connect.qsh import query_string_hash
 
 __all__ = ["InstallSigner"]
 

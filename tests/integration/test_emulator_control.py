@@ -8,9 +8,9 @@ import time
 import jwt
 import pytest
 import requests
-from jira_connect.qsh import query_string_hash
 
 from devstack.jira_emulator.control_client import EmulatorControlError
+from jira_connect.qsh import query_string_hash
 from tests.fixtures.emulator import EmulatorHandle
 
 

@@ -12,6 +12,7 @@ or, by its alias, ``issueCreatorIdempotencyKey = "<idempotency key>"``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "IDEMPOTENCY_PROPERTY_PATH",
     "idempotency_jql",
     "idempotency_property",
+    "with_idempotency_property",
 ]
 
 IDEMPOTENCY_PROPERTY_KEY = "jira-issue-creator.idempotency"
@@ -38,6 +40,14 @@ def idempotency_property(key: str, client_key: str | None = None) -> dict[str, A
     if client_key is not None:
         value[CLIENT_KEY_FIELD] = client_key
     return {"key": IDEMPOTENCY_PROPERTY_KEY, "value": value}
+
+
+def with_idempotency_property(issue: Mapping[str, Any], key: str, client_key: str) -> dict[str, Any]:
+    """A create-issue body with the idempotency property appended to its ``properties``, so that the
+    mark is set atomically with the issue. ``issue`` itself is not changed (a shallow copy is made)."""
+    marked = dict(issue)
+    marked["properties"] = [*(issue.get("properties") or []), idempotency_property(key, client_key)]
+    return marked
 
 
 def idempotency_jql(key: str) -> str:

@@ -1,4 +1,7 @@
-"""Adapter: the issue queue itself, for messages that must come back later.
+"""Adapter: the issue queue itself: new issue messages from the HTTP API, and messages that must come back.
+
+:meth:`SqsIssueQueue.send` puts a producer's message on the queue (the HTTP API's ``Prefer: respond-async``
+create); on a FIFO queue, with a message group and a deduplication id.
 
 Two ways back, chosen by :func:`jira_connect.batch.decide`:
 
@@ -117,6 +120,22 @@ class SqsIssueQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:
         self._client = client
         self._queue_url = queue_url
+
+    def send(self, body: str, *, group_id: str | None = None, deduplication_id: str | None = None) -> str:
+        """Send one new issue message; returns its SQS messageId. botocore's errors propagate: the caller
+        has nowhere else to put the message, so it must tell its own caller."""
+        if group_id is None and deduplication_id is None:
+            response = self._client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+        elif group_id is not None and deduplication_id is not None:
+            response = self._client.send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=body,
+                MessageGroupId=group_id,
+                MessageDeduplicationId=deduplication_id,
+            )
+        else:
+            raise ValueError("a FIFO message needs both a group id and a deduplication id")
+        return response["MessageId"]
 
     def defer(self, deferrals: Sequence[Deferral]) -> list[str | None]:
         """Send each deferral; per deferral, None or why it was not sent (keep the original then)."""

@@ -35,6 +35,8 @@ _NOT_FOUND = "ResourceNotFoundException"
 _INVALID_REQUEST = "InvalidRequestException"
 _EXISTS = "ResourceExistsException"
 MANAGED_BY = "jira-issue-creator"
+#: Secrets Manager's longest secret name; a longer one is refused with a ValidationException.
+MAX_SECRET_NAME_LENGTH = 512
 
 
 class SecretsManagerTenantStore:
@@ -147,6 +149,14 @@ class SecretsManagerTenantStore:
 
     def _read(self, client_key: str) -> str:
         name = self.secret_name(client_key)
+        if len(name) > MAX_SECRET_NAME_LENGTH:
+            # No secret can have that name, so no tenant has that clientKey: asking would only earn a
+            # ValidationException, which is an AWS error and not an answer about the tenant.
+            raise UnknownTenant(
+                f"no tenant record for that clientKey: its secret name would be {len(name)} characters "
+                f"long, over Secrets Manager's {MAX_SECRET_NAME_LENGTH}",
+                client_key=client_key,
+            )
         try:
             response = self._client.get_secret_value(SecretId=name)
         except ClientError as e:

@@ -67,7 +67,7 @@ from jira_connect.errors import AmbiguousError, InvalidMessage, IssueCreatorErro
 from jira_connect.idempotency_property import (
     IDEMPOTENCY_PROPERTY_KEY,
     IDEMPOTENCY_PROPERTY_PATH,
-    idempotency_property,
+    with_idempotency_property,
 )
 from jira_connect.idempotency_store import (
     AlreadyCreated,
@@ -701,11 +701,7 @@ def _claim_of(work: _Work) -> Claimed:
 
 def _with_idempotency_property(work: _Work) -> dict[str, Any]:
     """The message's create body plus the idempotency property; the message itself is not changed."""
-    issue = dict(work.message.issue)
-    properties = list(issue.get("properties") or [])
-    properties.append(idempotency_property(work.key.key, work.key.client_key))
-    issue["properties"] = properties
-    return issue
+    return with_idempotency_property(work.message.issue, work.key.key, work.key.client_key)
 
 
 def _fault_text(error: BaseException) -> str:

@@ -1,0 +1,658 @@
+"""Lambda: the HTTP API for the systems that use this service (API Gateway HTTP API, payload v2).
+
+    GET  /tenants/{clientKey}/projects                   -> the tenant's projects (every page, or one page)
+    GET  /tenants/{clientKey}/projects/{projectKeyOrId}  -> one project
+    POST /tenants/{clientKey}/issues                     -> 201 the issue, created now
+                              (Prefer: respond-async)    -> 202 the message id, created by the worker
+
+Every route needs AWS IAM (SigV4) by default, or a JWT authorizer (template parameter ``ApiAuthMode``): API
+Gateway refuses anonymous callers before this function runs. Request parameters and bodies are declared
+with types below, so Powertools validates them and generates the OpenAPI document (docs/openapi.json,
+``python -m functions.api.openapi``).
+
+Create headers: ``Idempotency-Key`` (1-255 characters) makes a retry safe in both modes, with the worker's
+records and rules: a replay answers 201 with the same issue and ``Idempotent-Replayed: true``; a duplicate
+while the first is still in flight answers 409 with ``Retry-After``. ``X-Act-As-User`` (an Atlassian
+accountId) creates the issue as that user (the app needs the ACT_AS_USER scope). ``Prefer: respond-async``
+(RFC 7240) queues the create instead and answers ``Preference-Applied: respond-async``.
+
+Limits, each named in its error: a body of at most :data:`MAX_BODY_BYTES` (413); ``summary`` at most 255
+characters (Jira's own limit), a plain-text ``description`` at most 32,767, at most 100 ``labels`` of at
+most 255 characters without spaces, at most 20 ``properties`` (422).
+
+Errors, all one JSON shape (:class:`ErrorBody`), decided in one table by exception type
+(:data:`ERROR_STATUS`). ``errorMessages`` and ``errors`` are Jira's ErrorCollection when Jira answered,
+else ours in the same form (``errors`` maps a field path to its problem)::
+
+    {"error": {"type": "JiraBadRequest", "status": 400, "message": "...", "errorMessages": [...],
+               "errors": {"summary": "..."}, "retryAfter": null, "rateLimitReason": null}}
+
+Choices worth knowing: an uninstalled tenant is 410 Gone (it was there; stop sending), an unknown one 404
+(until the uninstalled tenant's secret is deleted, after its recovery window, when it is unknown again).
+A failure of this service's own configuration or of the tenant's record (a base URL the host guard
+refuses, a damaged record, Jira refusing our credentials, Jira ignoring our credentials) is 502: the
+caller did nothing wrong, and retrying will not help until an operator acts. Jira unreachable: 502; Jira
+busy (503): 503; Jira too slow: 504; AWS failing (DynamoDB, SQS, Secrets Manager): 503. When a create may
+or may not have happened (timeout, connection lost, a 5xx), the message says so, and that retrying with
+the same ``Idempotency-Key`` is safe. 500 only for a bug, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any, Final
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jira_connect.api_settings import ApiSettings
+from jira_connect.batch import DeliveryInProgress, IdempotencyStoreUnavailable
+from jira_connect.errors import (
+    ActAsUserUnavailable,
+    AmbiguousError,
+    AnonymousRequest,
+    ConnectionFailed,
+    DisallowedBaseUrl,
+    InvalidMessage,
+    IssueCreatorError,
+    JiraAuthenticationFailed,
+    JiraBadRequest,
+    JiraForbidden,
+    JiraNotFound,
+    JiraRejected,
+    JiraUnavailable,
+    JiraUnprocessable,
+    MalformedTenantRecord,
+    PermanentError,
+    RateLimited,
+    ResponseTimeout,
+    RetryableError,
+    TenantUninstalled,
+    UnknownTenant,
+)
+from jira_connect.idempotency_property import IDEMPOTENCY_PROPERTY_KEY
+from jira_connect.idempotency_store import DynamoDBIdempotencyStore
+from jira_connect.issue_api import IssueApi, MessageTooLarge
+from jira_connect.issue_queue import SqsIssueQueue
+from jira_connect.jira_client import JiraClients
+from jira_connect.settings import SettingsError
+from jira_connect.tenant_store import SecretsManagerTenantStore
+
+logger = Logger()
+
+#: Leaves room for the issue message's envelope within SQS's 256 KiB, so an accepted body can be queued.
+MAX_BODY_BYTES: Final = 240 * 1024
+MAX_SUMMARY_LENGTH: Final = 255
+MAX_DESCRIPTION_LENGTH: Final = 32_767
+MAX_LABELS: Final = 100
+MAX_LABEL_LENGTH: Final = 255
+MAX_PROPERTIES: Final = 20
+MAX_KEY_LENGTH: Final = 255
+MAX_ACCOUNT_ID_LENGTH: Final = 128
+#: Jira's largest project/search page; it lowers larger values itself, we refuse them instead.
+MAX_PAGE_SIZE: Final = 100
+MAX_START_AT: Final = 2**31 - 1
+RESPOND_ASYNC: Final = "respond-async"
+
+
+class MalformedBody(Exception):
+    """The request body is not JSON (or not UTF-8, or not valid base64), or is not a JSON object."""
+
+
+class BodyTooLarge(Exception):
+    """The request body is over :data:`MAX_BODY_BYTES`."""
+
+
+def parse_body(text: str) -> Any:
+    """The JSON body, refusing what Jira or the issue queue could not carry: more than MAX_BODY_BYTES,
+    NaN/Infinity, numbers too large to be finite, integers too long to parse."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the request body is {size} bytes, over the limit of {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except ValueError as e:
+        raise MalformedBody(f"the request body is not valid JSON: {e}") from e
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
+app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_body)
+
+
+# --- the request and response shapes (the OpenAPI document is generated from these) --------------------
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    # An optional member may be left out, not sent as null: its schema shows no `"default": null`.
+    for member in schema.get("properties", {}).values():
+        if isinstance(member, dict) and "default" in member and member["default"] is None:
+            del member["default"]
+
+
+class _Open(BaseModel):
+    """Jira's objects: unknown members pass through untouched; known ones are checked strictly."""
+
+    model_config = ConfigDict(extra="allow", strict=True, json_schema_extra=_no_null_defaults)
+
+
+#: The default of a member that may be absent but, when present, must have its type (never null). Typed
+#: Any so the annotation can stay the member's type: a ``| None`` union would document null as allowed
+#: and double every validation error (one per union branch).
+ABSENT: Any = None
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=MAX_KEY_LENGTH)]
+Label = Annotated[str, Field(min_length=1, max_length=MAX_LABEL_LENGTH, pattern=r"^\S+$")]
+
+
+def _one_of_required(*names: str) -> Callable[[dict[str, Any]], None]:
+    def extra(schema: dict[str, Any]) -> None:
+        _no_null_defaults(schema)
+        schema["anyOf"] = [{"required": [name]} for name in names]
+
+    return extra
+
+
+class ProjectRef(_Open):
+    """``{"key": "OPS"}`` or ``{"id": "10000"}``."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_required("key", "id"))
+
+    key: NonEmpty = ABSENT
+    id: NonEmpty = ABSENT
+
+    @model_validator(mode="after")
+    def _addressed(self) -> ProjectRef:
+        if self.key is None and self.id is None:
+            raise ValueError("a project needs its key or its id")
+        return self
+
+
+class IssueTypeRef(_Open):
+    """``{"name": "Task"}`` or ``{"id": "10001"}``."""
+
+    model_config = ConfigDict(json_schema_extra=_one_of_required("name", "id"))
+
+    name: NonEmpty = ABSENT
+    id: NonEmpty = ABSENT
+
+    @model_validator(mode="after")
+    def _addressed(self) -> IssueTypeRef:
+        if self.name is None and self.id is None:
+            raise ValueError("an issue type needs its name or its id")
+        return self
+
+
+class IssueFields(_Open):
+    """Jira's ``fields``: any field Jira accepts, custom fields included; these are checked here."""
+
+    project: ProjectRef
+    issuetype: IssueTypeRef
+    summary: Annotated[str, Field(max_length=MAX_SUMMARY_LENGTH)] = ABSENT
+    description: Annotated[
+        Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)] | dict[str, Any],
+        Field(description="Plain text (made into an ADF document for API v3) or an ADF document"),
+    ] = ABSENT
+    labels: Annotated[list[Label], Field(max_length=MAX_LABELS)] = ABSENT
+
+
+class EntityProperty(_Open):
+    # The idempotency property is this service's to set (with an Idempotency-Key); a caller's is refused.
+    key: Annotated[NonEmpty, Field(json_schema_extra={"not": {"const": IDEMPOTENCY_PROPERTY_KEY}})]
+    value: Any
+
+
+class IssueCreate(_Open):
+    """Jira's create-issue body (IssueUpdateDetails), passed to Jira as given."""
+
+    fields: IssueFields
+    update: dict[str, Any] = ABSENT
+    properties: Annotated[list[EntityProperty], Field(max_length=MAX_PROPERTIES)] = ABSENT
+    transition: dict[str, Any] = ABSENT
+    historyMetadata: dict[str, Any] = ABSENT
+
+
+class IssueCreated(BaseModel):
+    """Jira's CreatedIssue. ``id`` is null on a replay whose issue was found by Jira's search."""
+
+    id: str | None
+    key: str
+    url: str = Field(alias="self")
+
+
+class IssueQueued(BaseModel):
+    messageId: str
+    idempotencyKey: str | None
+
+
+class ProjectPage(BaseModel):
+    """Jira's page of projects (``values`` are Jira's Project objects, unchanged)."""
+
+    values: list[dict[str, Any]]
+    startAt: int
+    maxResults: int
+    total: int | None
+    isLast: bool
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="The error's name: JiraBadRequest, RateLimited, RequestValidationError ...")
+    status: int
+    message: str
+    errorMessages: list[str] = Field(description="Jira's errorMessages, or ours")
+    errors: dict[str, str] = Field(description="Field path -> problem: Jira's field errors, or ours")
+    retryAfter: int | None = Field(description="Seconds to wait before retrying, as in Retry-After")
+    rateLimitReason: str | None = Field(description="Jira's RateLimit-Reason")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ClientKey = Annotated[
+    str, Path(min_length=1, max_length=MAX_KEY_LENGTH, description="The Connect clientKey of the Jira site")
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Creates at most one issue per key and tenant, here and through the queue alike",
+    ),
+]
+ActAsUserHeader = Annotated[
+    str | None,
+    Header(
+        alias="x-act-as-user",
+        min_length=1,
+        max_length=MAX_ACCOUNT_ID_LENGTH,
+        description="Atlassian accountId to create the issue as (needs the ACT_AS_USER scope)",
+    ),
+]
+PreferHeader = Annotated[
+    str | None,
+    Header(alias="prefer", max_length=1000, description="`respond-async`: queue the create, answer 202"),
+]
+
+
+#: Answers that may say when to come back.
+RETRY_STATUSES: Final = frozenset(
+    {
+        HTTPStatus.CONFLICT,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        HTTPStatus.BAD_GATEWAY,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+    }
+)
+RETRY_AFTER_HEADER: Final = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying (Jira's own value for 429 and 503)",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _error_responses(*statuses: HTTPStatus) -> dict[int, Any]:
+    return {
+        int(status): {
+            "description": status.phrase,
+            "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},
+            **({"headers": RETRY_AFTER_HEADER} if status in RETRY_STATUSES else {}),
+        }
+        for status in statuses
+    }
+
+
+_COMMON_ERRORS = (
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.GONE,
+    HTTPStatus.UNPROCESSABLE_ENTITY,
+    HTTPStatus.TOO_MANY_REQUESTS,
+    HTTPStatus.BAD_GATEWAY,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+    HTTPStatus.GATEWAY_TIMEOUT,
+)
+READ_RESPONSES = _error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.FORBIDDEN, *_COMMON_ERRORS)
+CREATE_RESPONSES: dict[int, Any] = {
+    201: {
+        "description": "Created (or, with `Idempotent-Replayed: true`, created earlier for this key)",
+        "content": {content_types.APPLICATION_JSON: {"model": IssueCreated}},
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "`true` when an earlier request with this Idempotency-Key created the issue",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        },
+    },
+    202: {
+        "description": "Queued (`Prefer: respond-async`): the worker creates it",
+        "content": {content_types.APPLICATION_JSON: {"model": IssueQueued}},
+        "headers": {"Preference-Applied": {"schema": {"type": "string", "enum": [RESPOND_ASYNC]}}},
+    },
+    **_error_responses(
+        HTTPStatus.BAD_REQUEST,
+        HTTPStatus.FORBIDDEN,
+        HTTPStatus.CONFLICT,
+        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        *_COMMON_ERRORS,
+    ),
+}
+
+
+# --- wiring, once per execution environment --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: ApiSettings
+    api: IssueApi
+
+
+@cache
+def runtime() -> Runtime:
+    """Built on the first request: configuration (failing fast, naming the variable), clients, stores."""
+    settings = ApiSettings.from_env(os.environ)
+    aws = Config(retries={"mode": "standard"})
+    tenants = SecretsManagerTenantStore(
+        boto3.client("secretsmanager", config=aws),
+        settings.jira.tenant_secret_prefix,
+        ttl_seconds=settings.jira.tenant_cache_ttl_seconds,
+    )
+    api = IssueApi(
+        settings=settings,
+        clients=JiraClients.from_settings(settings.jira, tenants),
+        store=DynamoDBIdempotencyStore(
+            boto3.client("dynamodb", config=aws),
+            settings.idempotency_table,
+            ttl_seconds=settings.idempotency_ttl_seconds,
+        ),
+        queue=SqsIssueQueue(boto3.client("sqs", config=aws), settings.issue_queue_url),
+    )
+    return Runtime(settings, api)
+
+
+def remaining_seconds() -> Callable[[], float]:
+    context = app.lambda_context
+    return lambda: context.get_remaining_time_in_millis() / 1000.0
+
+
+# --- routes ------------------------------------------------------------------------------------------------
+
+
+@app.get(
+    "/tenants/<clientKey>/projects",
+    summary="The tenant's projects",
+    description="Every page gathered (at most 1,000 projects, then `isLast` is false), or one page when "
+    "`startAt` or `maxResults` is given. `query` filters by key or name, as Jira's project search does.",
+    responses={200: {"description": "Projects"}, **READ_RESPONSES},
+    tags=["projects"],
+)
+def list_projects(
+    clientKey: ClientKey,
+    startAt: Annotated[int | None, Query(ge=0, le=MAX_START_AT)] = None,
+    maxResults: Annotated[int | None, Query(ge=1, le=MAX_PAGE_SIZE)] = None,
+    query: Annotated[str | None, Query(max_length=MAX_KEY_LENGTH)] = None,
+) -> ProjectPage:
+    listed = runtime().api.projects(
+        clientKey, start_at=startAt, max_results=maxResults, query=query, remaining=remaining_seconds()
+    )
+    return ProjectPage(
+        values=listed.values,
+        startAt=listed.start_at,
+        maxResults=listed.max_results,
+        total=listed.total,
+        isLast=listed.is_last,
+    )
+
+
+@app.get(
+    "/tenants/<clientKey>/projects/<projectKeyOrId>",
+    summary="One project, by key (case-sensitive) or id",
+    responses={200: {"description": "Jira's Project object"}, **READ_RESPONSES},
+    tags=["projects"],
+)
+def get_project(
+    clientKey: ClientKey,
+    projectKeyOrId: Annotated[str, Path(min_length=1, max_length=MAX_KEY_LENGTH)],
+) -> dict[str, Any]:
+    return runtime().api.project(clientKey, projectKeyOrId, remaining=remaining_seconds())
+
+
+@app.post(
+    "/tenants/<clientKey>/issues",
+    summary="Create an issue now (201), or queue it with `Prefer: respond-async` (202)",
+    responses=CREATE_RESPONSES,
+    tags=["issues"],
+)
+def create_issue(
+    clientKey: ClientKey,
+    issue: IssueCreate,
+    idempotency_key: IdempotencyKeyHeader = None,
+    act_as_user: ActAsUserHeader = None,
+    prefer: PreferHeader = None,
+) -> Response[dict[str, Any]]:
+    body = issue.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    api = runtime().api
+    if RESPOND_ASYNC in preferences(prefer):
+        queued = api.enqueue_issue(clientKey, body, idempotency_key=idempotency_key, act_as_user=act_as_user)
+        return Response(
+            status_code=HTTPStatus.ACCEPTED,
+            content_type=content_types.APPLICATION_JSON,
+            body=IssueQueued(messageId=queued.message_id, idempotencyKey=queued.idempotency_key).model_dump(),
+            headers={"Preference-Applied": RESPOND_ASYNC},
+        )
+    outcome = api.create_issue(
+        clientKey,
+        body,
+        idempotency_key=idempotency_key,
+        act_as_user=act_as_user,
+        remaining=remaining_seconds(),
+    )
+    created = IssueCreated.model_validate({"id": outcome.id, "key": outcome.key, "self": outcome.url or ""})
+    return Response(
+        status_code=HTTPStatus.CREATED,
+        content_type=content_types.APPLICATION_JSON,
+        body=created.model_dump(by_alias=True),
+        headers={"Idempotent-Replayed": "true"} if outcome.replayed else {},
+    )
+
+
+def preferences(header: str | None) -> set[str]:
+    """The preference names of a ``Prefer`` header (RFC 7240: ``respond-async, wait=10``), lower-case."""
+    names = (item.split(";", 1)[0].split("=", 1)[0].strip().lower() for item in (header or "").split(","))
+    return {name for name in names if name}
+
+
+# --- errors: the one place where an exception becomes an HTTP answer -------------------------------------
+
+#: First match wins, so a subclass comes before its base.
+ERROR_STATUS: Final[tuple[tuple[type[BaseException], HTTPStatus], ...]] = (
+    # The request itself.
+    (BodyTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (MessageTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+    (MalformedBody, HTTPStatus.BAD_REQUEST),
+    (RequestUnsupportedContentType, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
+    (RequestValidationError, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (InvalidMessage, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (NotFoundError, HTTPStatus.NOT_FOUND),
+    (DeliveryInProgress, HTTPStatus.CONFLICT),
+    # The tenant.
+    (UnknownTenant, HTTPStatus.NOT_FOUND),
+    (TenantUninstalled, HTTPStatus.GONE),
+    (ActAsUserUnavailable, HTTPStatus.FORBIDDEN),
+    # Our configuration or the tenant's record: nothing the caller can fix.
+    (MalformedTenantRecord, HTTPStatus.BAD_GATEWAY),
+    (DisallowedBaseUrl, HTTPStatus.BAD_GATEWAY),
+    (JiraAuthenticationFailed, HTTPStatus.BAD_GATEWAY),
+    (AnonymousRequest, HTTPStatus.BAD_GATEWAY),
+    # Jira's answers, with Jira's meaning.
+    (JiraBadRequest, HTTPStatus.BAD_REQUEST),
+    (JiraForbidden, HTTPStatus.FORBIDDEN),
+    (JiraNotFound, HTTPStatus.NOT_FOUND),
+    (JiraUnprocessable, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (JiraRejected, HTTPStatus.BAD_REQUEST),
+    (RateLimited, HTTPStatus.TOO_MANY_REQUESTS),
+    (JiraUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
+    (ConnectionFailed, HTTPStatus.BAD_GATEWAY),
+    (IdempotencyStoreUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
+    (ResponseTimeout, HTTPStatus.GATEWAY_TIMEOUT),
+    (AmbiguousError, HTTPStatus.BAD_GATEWAY),
+    (RetryableError, HTTPStatus.SERVICE_UNAVAILABLE),
+    (PermanentError, HTTPStatus.BAD_REQUEST),
+    (IssueCreatorError, HTTPStatus.BAD_GATEWAY),
+    # AWS (Secrets Manager, DynamoDB, SQS) failing.
+    (ClientError, HTTPStatus.SERVICE_UNAVAILABLE),
+    (BotoCoreError, HTTPStatus.SERVICE_UNAVAILABLE),
+    # A bug, or a deployment missing a variable: logged with its traceback.
+    (SettingsError, HTTPStatus.INTERNAL_SERVER_ERROR),
+    (Exception, HTTPStatus.INTERNAL_SERVER_ERROR),
+)
+#: Powertools' function that reads the request body; a ValueError raised inside it is the caller's body.
+BODY_READER: Final = ("openapi_validation.py", "_get_body")
+RETRY_IS_SAFE: Final = (
+    "The issue may have been created. Retrying with the same Idempotency-Key is safe: the retry finds "
+    "the issue if it exists and creates it otherwise."
+)
+RETRY_NEEDS_KEY: Final = (
+    "The issue may have been created. Send an Idempotency-Key header with creates, so that a retry is safe."
+)
+
+
+def error_response(error: Exception) -> Response[dict[str, Any]]:
+    error = _as_request_error(error)
+    status = next(status for kind, status in ERROR_STATUS if isinstance(error, kind))
+    detail = ErrorDetail(
+        type=_error_type(error),
+        status=int(status),
+        message=_message(error, status),
+        errorMessages=list(getattr(error, "error_messages", ())),
+        errors=_field_errors(error),
+        retryAfter=_retry_after(error),
+        rateLimitReason=getattr(error, "rate_limit_reason", None),
+    )
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and not isinstance(error, IssueCreatorError | ClientError):
+        logger.exception("request failed", error_type=detail.type, status=detail.status)
+    else:
+        logger.info(
+            "request refused",
+            status=detail.status,
+            error_type=detail.type,
+            client_key=getattr(error, "client_key", None),
+            jira_status=getattr(error, "status", None),
+        )
+    headers = {} if detail.retryAfter is None else {"Retry-After": str(detail.retryAfter)}
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=ErrorBody(error=detail).model_dump(),
+        headers=headers,
+    )
+
+
+def _as_request_error(error: Exception) -> Exception:
+    """A ValueError raised while Powertools read the body (bad base64 or UTF-8, a form or multipart body
+    it could not parse) is a malformed request, not a bug of ours."""
+    if isinstance(error, ValueError | binascii.Error) and any(
+        frame.filename.endswith(BODY_READER[0]) and frame.name == BODY_READER[1]
+        for frame in traceback.extract_tb(error.__traceback__)
+    ):
+        return MalformedBody(f"the request body could not be read ({type(error).__name__})")
+    return error
+
+
+def _error_type(error: Exception) -> str:
+    if isinstance(error, IssueCreatorError):
+        return error.error_type
+    if isinstance(error, ClientError | BotoCoreError):
+        return "AwsServiceError"
+    if isinstance(error, NotFoundError):
+        return "RouteNotFound"
+    if type(error) is Exception or not _is_ours(error):
+        return "InternalError"
+    return type(error).__name__
+
+
+def _is_ours(error: Exception) -> bool:
+    return isinstance(
+        error,
+        BodyTooLarge | MalformedBody | RequestValidationError | RequestUnsupportedContentType | SettingsError,
+    )
+
+
+def _message(error: Exception, status: HTTPStatus) -> str:
+    if isinstance(error, RequestValidationError):
+        return "the request does not match this API's schema; see errors"
+    if isinstance(error, RequestUnsupportedContentType):
+        return "the request body must be application/json"
+    if isinstance(error, NotFoundError):
+        return "no such route"
+    if isinstance(error, ClientError | BotoCoreError):
+        # botocore's text names the AWS operation and resource, never a secret value; keep it short.
+        return f"an AWS service this API depends on failed ({type(error).__name__}); retry later"
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
+        return "internal error; it has been logged"
+    text = error.message if isinstance(error, IssueCreatorError) else str(error)
+    if isinstance(error, AmbiguousError) and app.current_event.http_method == "POST":
+        has_key = app.current_event.headers.get("idempotency-key") is not None
+        text = f"{text}. {RETRY_IS_SAFE if has_key else RETRY_NEEDS_KEY}"
+    return text
+
+
+def _field_errors(error: Exception) -> dict[str, str]:
+    if isinstance(error, IssueCreatorError):
+        return dict(error.errors)
+    if isinstance(error, RequestValidationError):
+        # loc and pydantic's message (which names the limit: "at most 255 characters"); never the input.
+        return {
+            ".".join(str(part) for part in e.get("loc", ())) or "request": str(e.get("msg") or e.get("type"))
+            for e in error.errors()
+        }
+    return {}
+
+
+def _retry_after(error: Exception) -> int | None:
+    seconds = getattr(error, "retry_after", None)
+    if not isinstance(seconds, int | float) or not math.isfinite(seconds):
+        return None
+    return max(1, math.ceil(seconds))
+
+
+# Registered for every exception: Powertools looks handlers up along the raised type's MRO.
+app.exception_handler(Exception)(error_response)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
