@@ -51,6 +51,12 @@ bench: $(DEPS_STAMP)
 explain: $(DEPS_STAMP)
 	@$(RUN) -m jira_connect explain $(ARGS)
 
+## demo: the service doing its job on the local stack (moto server + the Jira emulator); DEMO_MESSAGES=300
+DEMO_MESSAGES ?= 300
+.PHONY: demo
+demo: $(DEPS_STAMP)
+	$(RUN) -m devstack demo --messages $(DEMO_MESSAGES)
+
 ## invoke: run one function of template.yaml without Docker, like `sam local invoke`:
 ##   `make invoke FUNCTION=IssueWorkerFunction EVENT=events/sqs_create_issue.json [ENV_VARS=env.json]`
 .PHONY: invoke package

@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate:
         return asyncio.run(generate(args))
     generator = choose_generator(args.generator)
+    load_at_start = os.getloadavg()
     with emulator_process() as (url, pid):
         control = EmulatorControl(url)
         shared_secret = secrets.token_urlsafe(32)
@@ -133,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            # Other work on the machine takes CPU from both processes: read the figures with these.
+            "loadAverageAtStart": load_at_start,
+            "loadAverageAtEnd": os.getloadavg(),
         },
         "generator": generator_name(generator),
         "connections": args.connections,

@@ -2,6 +2,7 @@
 
 ``invoke``  run one function of template.yaml with an event, without Docker (``sam local invoke``'s flags)
 ``package`` build the jira_connect layer for Lambda (python3.13, arm64) and report its size
+``demo``    the service doing its job on the local stack (``make demo``; ``demo --help`` for its options)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack import package
+from devstack import demo, package
 from devstack.invoke import InvokeError, build_environment, invoke, parse_env_vars
 from devstack.template import DEFAULT_REGION, Template, TemplateError, parse_parameter_overrides
 
@@ -35,8 +36,11 @@ DOCKER_ONLY_FLAGS = ("--skip-pull-image", "--force-image-build")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["demo"]:  # the demo parses its own options
+        return demo.main(arguments[1:])
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     try:
         result: int = args.run(args)
     except (TemplateError, InvokeError, package.PackageError) as e:
@@ -91,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("package", help=package.__doc__.splitlines()[0] if package.__doc__ else None)
     package.add_arguments(build)
     build.set_defaults(run=package.run)
+
+    commands.add_parser("demo", help="the service doing its job on the local stack (demo --help)")
     return parser
 
 

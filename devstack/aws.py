@@ -6,6 +6,7 @@ Used by tests, the demo and benchmarks. boto3 is pointed at it through the stand
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -81,6 +82,8 @@ class _MotoServer(ThreadedMotoServer):
 @contextmanager
 def running_moto_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[MotoServer]:
     """Start moto on ``host``:``port`` (0: a free port) in a thread; stop it on exit."""
+    # werkzeug logs every request at INFO on stderr; the stack's users want their own output, not moto's.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = _MotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     try:

@@ -192,7 +192,7 @@ async def _process(call: Call) -> Reply:
             route=spec.route_key,
             issue_id=issue_id,
             config=config.rate_limits,
-            now=now,
+            now=state.clock.now(),  # after any injected latency
         )
     assert spec.handler is not None, f"{spec.name} has no handler"
     try:

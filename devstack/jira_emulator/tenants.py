@@ -231,9 +231,10 @@ def _lifecycle_paths(descriptor: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _indexed_properties(descriptor: Mapping[str, Any] | None) -> dict[str, frozenset[str]]:
     """``modules.jiraEntityProperties[*].keyConfigurations[*]``: property key -> indexed object paths."""
-    modules = (descriptor or {}).get("modules") or {}
+    modules = (descriptor or {}).get("modules")
+    declared = modules.get("jiraEntityProperties") if isinstance(modules, Mapping) else None
     indexed: dict[str, set[str]] = {}
-    for module in modules.get("jiraEntityProperties") or () if isinstance(modules, Mapping) else ():
+    for module in declared if isinstance(declared, list) else ():
         if not isinstance(module, Mapping) or module.get("entityType", "issue") != "issue":
             continue
         for config in module.get("keyConfigurations") or ():

@@ -246,6 +246,14 @@ def test_property_put_creates_with_201_then_updates_with_200(client: JiraClient)
     assert [k["key"] for k in listed] == ["app.state"]
 
 
+def test_percent_encoded_property_key_is_signed_raw_and_stored_decoded(client: JiraClient) -> None:
+    key = create(client).json()["key"]
+    path = f"/rest/api/3/issue/{key}/properties/my%20key%2Fv1"
+    assert client.put(path, json=True).status_code == 201
+    listed = client.get(f"/rest/api/3/issue/{key}/properties").json()["keys"]
+    assert [k["key"] for k in listed] == ["my key/v1"]
+
+
 def test_property_value_over_32768_characters_is_refused(client: JiraClient) -> None:
     key = create(client).json()["key"]
     response = client.put(f"/rest/api/3/issue/{key}/properties/big", json="x" * 32767)
