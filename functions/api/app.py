@@ -60,6 +60,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -99,6 +100,8 @@ from jira_connect.settings import SettingsError
 from jira_connect.tenant_store import SecretsManagerTenantStore
 
 logger = Logger()
+# The layer logs through standard loggers; give them this Logger's JSON format and level.
+copy_config_to_registered_loggers(source_logger=logger, include={"jira_connect"})
 
 #: Leaves room for the issue message's envelope within SQS's 256 KiB, so an accepted body can be queued.
 MAX_BODY_BYTES: Final = 240 * 1024

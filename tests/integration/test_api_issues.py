@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
+import pytest
+
+from functions.api import app as api_app
 from jira_connect.idempotency_property import IDEMPOTENCY_PROPERTY_KEY
 from jira_connect.idempotency_store import COMPLETED, UNKNOWN, IdempotencyKey
 from tests.integration.test_api_stack import (  # noqa: F401 (fixture)
@@ -254,3 +258,29 @@ def test_limits_are_refused_before_jira_naming_the_limit(api: ApiStack) -> None:
 def test_malformed_json_is_400(api: ApiStack) -> None:
     response = api.create(api.add_tenant(), data='{"fields": ')
     assert (response.status_code, error(response)["type"]) == (400, "MalformedBody")
+
+
+# --- logs ------------------------------------------------------------------------------------------------
+
+
+def test_debug_logs_hold_no_shared_secret_jwt_or_access_token(
+    api: ApiStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    tenant = api.add_tenant(scopes=["READ", "WRITE", "ACT_AS_USER"])
+    secret = api.secrets.get(tenant).shared_secret
+    previous = api_app.logger.log_level
+    api_app.logger.setLevel("DEBUG")
+    logging.getLogger("jira_connect").setLevel(logging.DEBUG)
+    try:
+        assert api.create(tenant, headers={"Idempotency-Key": "logged"}).status_code == 201
+        assert api.create(tenant, headers={"X-Act-As-User": USER}).status_code == 201
+        assert api.create(tenant, issue_body(issuetype={"name": "Saga"})).status_code == 400
+    finally:
+        api_app.logger.setLevel(previous)
+        logging.getLogger("jira_connect").setLevel(previous)
+    # Every record with all its structured fields, as the JSON formatter would write them.
+    logs = "\n".join(str(record.__dict__) for record in caplog.records)
+    assert "'clientKey': " in logs  # the logs are there...
+    assert secret not in logs  # ...without the secret or anything signed with it
+    assert "JWT ey" not in logs
+    assert "Bearer " not in logs
