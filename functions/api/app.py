@@ -60,6 +60,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -99,6 +100,8 @@ from jira_connect.settings import SettingsError
 from jira_connect.tenant_store import SecretsManagerTenantStore
 
 logger = Logger()
+# The layer logs through standard loggers; give them this Logger's JSON format and level.
+copy_config_to_registered_loggers(source_logger=logger, include={"jira_connect"})
 
 #: Leaves room for the issue message's envelope within SQS's 256 KiB, so an accepted body can be queued.
 MAX_BODY_BYTES: Final = 240 * 1024
@@ -415,7 +418,8 @@ def remaining_seconds() -> Callable[[], float]:
     "/tenants/<clientKey>/projects",
     summary="The tenant's projects",
     description="Every page gathered (at most 1,000 projects, then `isLast` is false), or one page when "
-    "`startAt` or `maxResults` is given. `query` filters by key or name, as Jira's project search does.",
+    "`startAt` or `maxResults` is given (`maxResults` 100 by default). `query` filters by key or name, as "
+    "Jira's project search does.",
     responses={200: {"description": "Projects"}, **READ_RESPONSES},
     tags=["projects"],
 )
@@ -562,13 +566,16 @@ def error_response(error: Exception) -> Response[dict[str, Any]]:
         retryAfter=_retry_after(error),
         rateLimitReason=getattr(error, "rate_limit_reason", None),
     )
-    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and not isinstance(error, IssueCreatorError | ClientError):
-        logger.exception("request failed", error_type=detail.type, status=detail.status)
+    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
+        logger.exception("request failed", error_type=type(error).__name__, status=detail.status)
     else:
-        logger.info(
+        # Jira's or AWS's trouble is worth a warning; the caller's own mistakes are only information.
+        log = logger.warning if status >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
+        log(
             "request refused",
             status=detail.status,
             error_type=detail.type,
+            reason=detail.message,
             client_key=getattr(error, "client_key", None),
             jira_status=getattr(error, "status", None),
         )

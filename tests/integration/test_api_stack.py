@@ -132,8 +132,8 @@ class ApiStack:
         return self.store.lookup(IdempotencyKey(client_key, key))
 
 
-@pytest.fixture
-def api(
+@pytest.fixture(name="api")
+def api_fixture(
     aws: MotoServer, jira_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ApiStack]:
     queue_url = boto3.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
@@ -147,6 +147,8 @@ def api(
         "JIRA_READ_TIMEOUT": str(READ_TIMEOUT_SECONDS),
         "JIRA_INDEX_LAG_SECONDS": str(INDEX_LAG_SECONDS),
         "POWERTOOLS_SERVICE_NAME": "issue-api-test",
+        # The emulator plays Atlassian's authorization server too (acting as a user).
+        "OAUTH_TOKEN_URL": f"{jira_emulator.url}/oauth2/token",
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

@@ -89,8 +89,8 @@ DEFAULT_CONCURRENCY: Final = 10
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 #: DynamoDB's BatchWriteItem limit.
 BATCH_WRITE_LIMIT: Final = 25
-#: Takeovers of an abandoned record that lose a race before the claim gives up for now.
-MAX_TAKEOVER_TRIES: Final = 3
+#: Rounds of put-read-takeover that lose a race before a claim gives up for now.
+MAX_CLAIM_TRIES: Final = 3
 #: The table's TTL attribute: DynamoDB deletes the record some time after this epoch second.
 TTL_ATTRIBUTE: Final = "expiration"
 
@@ -224,21 +224,23 @@ class DynamoDBIdempotencyStore:
         otherwise look at the one there, and take it over only if it is still exactly what was seen."""
         now = self._clock()
         record = self._record(key, IN_PROGRESS, now, owner=owner, lease_until=now + lease_seconds)
-        seen = self._put_if(record, "attribute_not_exists(id)", {}, {})
-        for _ in range(MAX_TAKEOVER_TRIES):
+        for _ in range(MAX_CLAIM_TRIES):
+            seen = self._put_if(record, "attribute_not_exists(id)", {}, {})
             if seen is None:
                 return Claimed(key=key, search_first=False, owner=owner)
+            if not seen:
+                continue  # released between the put and the read: try afresh
             verdict = self._verdict(key, seen, now)
             if verdict is not None:
                 return verdict
             # Abandoned (lease over) or ambiguous (search delay over): ours, unless it changed since read.
-            seen = self._put_if(
+            changed = self._put_if(
                 record,
                 "#owner = :owner AND leaseExpiresAt = :lease AND #status = :status",
                 {"#owner": "owner", "#status": "status"},
                 {":owner": seen["owner"], ":lease": seen["leaseExpiresAt"], ":status": seen["status"]},
             )
-            if seen is None:
+            if changed is None:
                 return Claimed(key=key, search_first=True, owner=owner)
         return InFlightElsewhere(key, retry_after=0.0)  # contended: let the queue bring it back
 
@@ -272,18 +274,14 @@ class DynamoDBIdempotencyStore:
             extra["ExpressionAttributeValues"] = dict(values)
         try:
             self._client.put_item(
-                TableName=self._table,
-                Item=dict(item),
-                ConditionExpression=condition,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **extra,
+                TableName=self._table, Item=dict(item), ConditionExpression=condition, **extra
             )
         except ClientError as e:
             if _error_code(e) != _CONDITION_FAILED:
                 raise
-            # DynamoDB returns the item that failed the condition; read it only if it did not.
-            there = _failed_item(e) or self._read_key(item["id"])
-            return there or {}
+            # Read what is there (consistently) rather than ask for it on every put: the condition almost
+            # always holds, and ReturnValuesOnConditionCheckFailure makes every put dearer on moto.
+            return self._read_key(item["id"]) or {}
         return None
 
     def _put_all(self, items: Sequence[dict[str, AttributeValueTypeDef]]) -> list[Exception | None]:
@@ -404,11 +402,6 @@ def _plain(value: Mapping[str, Any]) -> Any:
     if "BOOL" in value:
         return value["BOOL"]
     return None
-
-
-def _failed_item(error: ClientError) -> Mapping[str, Any] | None:
-    item = error.response.get("Item")
-    return item if isinstance(item, Mapping) else None
 
 
 def _error_code(error: ClientError) -> str:

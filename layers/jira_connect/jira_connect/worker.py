@@ -220,6 +220,21 @@ class _Found:
 _Result = CreatedIssue | _Found | IssueCreatorError
 
 
+@dataclass
+class _Attempt:
+    """What Jira said for some claimed messages. ``absent``: Jira surely has no issue for the message
+    (a fresh claim, or a search that found none), so a failure may release the claim."""
+
+    works: list[_Work] = field(default_factory=list)
+    results: dict[int, _Result] = field(default_factory=dict)
+    absent: dict[int, bool] = field(default_factory=dict)
+
+    def merge(self, other: _Attempt) -> None:
+        self.works.extend(other.works)
+        self.results.update(other.results)
+        self.absent.update(other.absent)
+
+
 @dataclass(frozen=True)
 class _Unit:
     client_key: str
@@ -310,9 +325,12 @@ class IssueWorker:
         claimed = self._claim(primaries, outcomes, remaining)
         lanes = self._lanes(self._units(claimed))
         futures = [self._pool.submit(self._run_lane, lane, remaining, timings) for lane in lanes]
+        done = _Attempt()
         for future in futures:
-            for index, outcome in future.result():
-                outcomes[index] = outcome
+            for attempt in future.result():
+                done.merge(attempt)
+        # Settled once for the batch: all completions in one BatchWriteItem call.
+        outcomes.update(self._settle_store(done))
         for follower, primary in followers:
             outcomes[follower.index] = self._follow(follower, outcomes[primary.index])
         settled = self._settle_sqs([outcomes[i] for i in sorted(outcomes)])
@@ -397,16 +415,11 @@ class IssueWorker:
 
     def _run_lane(
         self, lane: Sequence[_Unit], remaining: Callable[[], float], timings: _Timings
-    ) -> list[tuple[int, Outcome]]:
-        done: list[tuple[int, Outcome]] = []
-        for unit in lane:
-            done.extend(self._run_unit(unit, remaining, timings))
-        return done
+    ) -> list[_Attempt]:
+        return [self._run_unit(unit, remaining, timings) for unit in lane]
 
-    def _run_unit(
-        self, unit: _Unit, remaining: Callable[[], float], timings: _Timings
-    ) -> list[tuple[int, Outcome]]:
-        """Search, create and settle one unit; any unexpected error fails only this unit's messages."""
+    def _run_unit(self, unit: _Unit, remaining: Callable[[], float], timings: _Timings) -> _Attempt:
+        """Search and create one unit; any unexpected error fails only this unit's messages."""
         absent = {w.index: not _claim_of(w).search_first for w in unit.works}
         try:
             results = self._jira(unit, absent, remaining, timings)
@@ -414,7 +427,7 @@ class IssueWorker:
             logger.exception("unexpected error while creating issues", extra={"clientKey": unit.client_key})
             fault = WorkerFault(_fault_text(e))
             results = dict.fromkeys((w.index for w in unit.works), fault)
-        return self._settle_store(unit.works, results, absent)
+        return _Attempt(list(unit.works), results, absent)
 
     def _jira(
         self, unit: _Unit, absent: dict[int, bool], remaining: Callable[[], float], timings: _Timings
@@ -490,15 +503,14 @@ class IssueWorker:
         )
         return {work.index: result for work, result in zip(works, created, strict=True)}
 
-    def _settle_store(
-        self, works: Sequence[_Work], results: Mapping[int, _Result], absent: Mapping[int, bool]
-    ) -> list[tuple[int, Outcome]]:
+    def _settle_store(self, attempt: _Attempt) -> list[tuple[int, Outcome]]:
         """Write each claim's fate to the idempotency table, and decide each message's outcome."""
         complete: list[tuple[Claimed, IssueRef]] = []
         unknown: list[Claimed] = []
         release: list[Claimed] = []
         done: list[tuple[int, Outcome]] = []
-        for work in works:
+        results, absent = attempt.results, attempt.absent
+        for work in attempt.works:
             result = results[work.index]
             claim = _claim_of(work)
             if isinstance(result, CreatedIssue):
@@ -591,7 +603,7 @@ class IssueWorker:
         if work is not None:
             for claimed in self._claim([work], found, remaining):
                 for unit in self._units([claimed], single=True)[claimed.key.client_key]:
-                    found.update(self._run_unit(unit, remaining, timings))
+                    found.update(self._settle_store(self._run_unit(unit, remaining, timings)))
         # Settled now, before the next message of the group: its order depends on this one's fate.
         [outcome] = self._settle_sqs([found[index]])
         return outcome
