@@ -66,7 +66,7 @@ def test_first_claim_is_fresh_and_recorded_in_progress(store: DynamoDBIdempotenc
     assert record["status"] == IN_PROGRESS
     assert record["leaseExpiresAt"] == Decimal(clock.now + 60)
     assert record["expiration"] == int(clock.now) + 7 * 24 * 3600
-    assert (record["clientKey"], record["idempotencyKey"]) == (KEY.client_key, KEY.key)
+    assert record["id"] == "issue#jira_3Atenant-1#order-42"
 
 
 def test_duplicate_after_completion_gets_the_stored_issue(store: DynamoDBIdempotencyStore) -> None:
@@ -76,6 +76,7 @@ def test_duplicate_after_completion_gets_the_stored_issue(store: DynamoDBIdempot
     record = store.lookup(KEY)
     assert record is not None
     assert (record["status"], record["issueKey"], record["issueId"]) == (COMPLETED, "OPS-1", "10000")
+    assert (record["clientKey"], record["idempotencyKey"]) == (KEY.client_key, KEY.key)
 
 
 def test_claim_held_elsewhere_says_when_the_lease_ends(store: DynamoDBIdempotencyStore, clock: Clock) -> None:

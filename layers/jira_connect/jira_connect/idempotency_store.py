@@ -15,7 +15,7 @@ hashed when longer than :data:`MAX_PLAIN_ID_BYTES`). Attributes::
     leaseExpiresAt  epoch seconds: nobody else may act on the key before then
     owner           a random token per claim: only the holder releases or marks its claim
     expiration      epoch seconds, the table's TTL attribute (default 7 days after the last write)
-    clientKey, idempotencyKey, updatedAt   for people reading the table
+    clientKey, idempotencyKey, updatedAt   for people reading the table (COMPLETED; the id names both)
 
 The states, and what :meth:`IdempotencyStore.claim` answers::
 
@@ -339,13 +339,11 @@ class DynamoDBIdempotencyStore:
         lease_until: float | None = None,
         issue: IssueRef | None = None,
     ) -> dict[str, AttributeValueTypeDef]:
-        """A whole record: every write replaces the item, which DynamoDB (and moto) do cheaply."""
+        """A whole record: every write replaces the item. Claims carry only what the protocol reads (the
+        id already names the tenant and key); a completion adds the issue and readable fields."""
         item: dict[str, AttributeValueTypeDef] = {
             "id": {"S": record_id(key, self._prefix)},
             "status": {"S": status},
-            "clientKey": {"S": key.client_key},
-            "idempotencyKey": {"S": key.key},
-            "updatedAt": _number(now),
             TTL_ATTRIBUTE: _number(int(now) + self._ttl),
         }
         if owner is not None:
@@ -356,6 +354,9 @@ class DynamoDBIdempotencyStore:
             item["issueKey"] = {"S": issue.key}
             if issue.id is not None:
                 item["issueId"] = {"S": issue.id}
+            item["clientKey"] = {"S": key.client_key}
+            item["idempotencyKey"] = {"S": key.key}
+            item["updatedAt"] = _number(now)
         return item
 
     def _read(self, key: IdempotencyKey) -> Mapping[str, Any] | None:
