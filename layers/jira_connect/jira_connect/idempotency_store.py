@@ -183,10 +183,26 @@ class DynamoDBIdempotencyStore:
     def claim(self, keys: Sequence[IdempotencyKey], *, lease_seconds: float) -> list[Claim]:
         """Claim every key for ``lease_seconds``; one answer per key, in order.
 
-        Raises only when DynamoDB itself fails (the caller retries those messages later).
+        Raises only when DynamoDB itself fails (the caller retries those messages later), and then holds
+        none of the keys: the ones it did claim are given back as they were found (free again, or still
+        to be searched for first), so a retry is not kept waiting for leases nobody uses.
         """
         owner = secrets.token_hex(16)
-        return self._map(lambda key: self._claim_one(key, owner, lease_seconds), keys)
+
+        def claim_one(key: IdempotencyKey) -> Claim | Exception:
+            try:
+                return self._claim_one(key, owner, lease_seconds)
+            except Exception as e:  # given back below, then raised
+                return e
+
+        answers = self._map(claim_one, keys)
+        failures = [a for a in answers if isinstance(a, Exception)]
+        if not failures:
+            return [a for a in answers if not isinstance(a, Exception)]
+        held = [a for a in answers if isinstance(a, Claimed)]
+        self.release([c for c in held if not c.search_first])
+        self.mark_unknown([c for c in held if c.search_first], search_after=0.0)
+        raise failures[0]
 
     def complete(self, done: Sequence[tuple[Claimed, IssueRef]]) -> list[Exception | None]:
         """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`.
