@@ -36,6 +36,25 @@ def test_valid_message_becomes_one_issue_with_the_idempotency_property(stack: Wo
     assert stack.receive_event()["Records"] == []
 
 
+def test_good_batch_event_file_creates_every_issue(stack: WorkerStack) -> None:
+    stack.add_tenant("jira:example-tenant-1")
+    stack.add_tenant("jira:example-tenant-2", scopes=("READ", "WRITE", "ACT_AS_USER"))
+    event = json.loads((EVENTS / "sqs_batch.json").read_text())
+    for record in event["Records"]:
+        stack.send(record["body"])
+
+    assert stack.invoke(stack.receive_event()) == {"batchItemFailures": []}
+
+    first, second = stack.issues("jira:example-tenant-1"), stack.issues("jira:example-tenant-2")
+    assert (len(first), len(second)) == (2, 2)
+    by_summary = {i["fields"]["summary"]: i for i in second}
+    assert by_summary["Reported via the support form"]["fields"]["reporter"]["accountId"] == (
+        "5b10ac8d82e05b22cc7d4ef5"
+    )
+    assert by_summary["Customer cannot reset password"]["properties"]["crm.ticket"] == {"id": "C-1009"}
+    assert stack.dead_letters() == []
+
+
 def test_invalid_json_and_contract_violation_go_to_dlq_with_reason_and_batch_mates_are_fine(
     stack: WorkerStack,
 ) -> None:

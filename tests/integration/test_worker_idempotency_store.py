@@ -15,6 +15,7 @@ from jira_connect.idempotency_store import (
     IN_PROGRESS,
     UNKNOWN,
     AlreadyCreated,
+    Claim,
     Claimed,
     DynamoDBIdempotencyStore,
     IdempotencyKey,
@@ -66,7 +67,7 @@ def test_first_claim_is_fresh_and_recorded_in_progress(store: DynamoDBIdempotenc
     assert record["status"] == IN_PROGRESS
     assert record["leaseExpiresAt"] == Decimal(clock.now + 60)
     assert record["expiration"] == int(clock.now) + 7 * 24 * 3600
-    assert (record["clientKey"], record["idempotencyKey"]) == (KEY.client_key, KEY.key)
+    assert record["id"] == "issue#jira_3Atenant-1#order-42"
 
 
 def test_duplicate_after_completion_gets_the_stored_issue(store: DynamoDBIdempotencyStore) -> None:
@@ -76,6 +77,7 @@ def test_duplicate_after_completion_gets_the_stored_issue(store: DynamoDBIdempot
     record = store.lookup(KEY)
     assert record is not None
     assert (record["status"], record["issueKey"], record["issueId"]) == (COMPLETED, "OPS-1", "10000")
+    assert (record["clientKey"], record["idempotencyKey"]) == (KEY.client_key, KEY.key)
 
 
 def test_claim_held_elsewhere_says_when_the_lease_ends(store: DynamoDBIdempotencyStore, clock: Clock) -> None:
@@ -208,3 +210,28 @@ def test_long_record_ids_are_hashed_under_the_partition_key_limit() -> None:
     long_id = record_id(IdempotencyKey("x" * 300, "y" * 800))
     assert long_id.startswith("issue#sha256#")
     assert len(long_id.encode()) <= 1024
+
+
+def test_a_failed_claim_gives_back_the_keys_it_did_claim(aws: MotoServer, clock: Clock) -> None:
+    class Flaky(DynamoDBIdempotencyStore):
+        def _claim_one(self, key: IdempotencyKey, owner: str, lease_seconds: float) -> Claim:
+            if key.key == "broken":
+                raise RuntimeError("DynamoDB is down for this one")
+            return super()._claim_one(key, owner, lease_seconds)
+
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    plain = DynamoDBIdempotencyStore(client, TABLE, clock=clock)
+    abandoned = IdempotencyKey("jira:tenant-1", "abandoned")
+    plain.claim([abandoned], lease_seconds=10)
+    clock.now += 11
+    flaky = Flaky(client, TABLE, clock=clock)
+
+    with pytest.raises(RuntimeError):
+        flaky.claim([KEY, abandoned, IdempotencyKey("jira:tenant-1", "broken")], lease_seconds=60)
+
+    assert plain.lookup(KEY) is None  # free again
+    [again] = plain.claim([abandoned], lease_seconds=60)
+    assert _claimed(again).search_first is True  # still searched for first
+    plain.close()
+    flaky.close()

@@ -15,7 +15,7 @@ hashed when longer than :data:`MAX_PLAIN_ID_BYTES`). Attributes::
     leaseExpiresAt  epoch seconds: nobody else may act on the key before then
     owner           a random token per claim: only the holder releases or marks its claim
     expiration      epoch seconds, the table's TTL attribute (default 7 days after the last write)
-    clientKey, idempotencyKey, updatedAt   for people reading the table
+    clientKey, idempotencyKey, updatedAt   for people reading the table (COMPLETED; the id names both)
 
 The states, and what :meth:`IdempotencyStore.claim` answers::
 
@@ -183,10 +183,26 @@ class DynamoDBIdempotencyStore:
     def claim(self, keys: Sequence[IdempotencyKey], *, lease_seconds: float) -> list[Claim]:
         """Claim every key for ``lease_seconds``; one answer per key, in order.
 
-        Raises only when DynamoDB itself fails (the caller retries those messages later).
+        Raises only when DynamoDB itself fails (the caller retries those messages later), and then holds
+        none of the keys: the ones it did claim are given back as they were found (free again, or still
+        to be searched for first), so a retry is not kept waiting for leases nobody uses.
         """
         owner = secrets.token_hex(16)
-        return self._map(lambda key: self._claim_one(key, owner, lease_seconds), keys)
+
+        def claim_one(key: IdempotencyKey) -> Claim | Exception:
+            try:
+                return self._claim_one(key, owner, lease_seconds)
+            except Exception as e:  # given back below, then raised
+                return e
+
+        answers = self._map(claim_one, keys)
+        failures = [a for a in answers if isinstance(a, Exception)]
+        if not failures:
+            return [a for a in answers if not isinstance(a, Exception)]
+        held = [a for a in answers if isinstance(a, Claimed)]
+        self.release([c for c in held if not c.search_first])
+        self.mark_unknown([c for c in held if c.search_first], search_after=0.0)
+        raise failures[0]
 
     def complete(self, done: Sequence[tuple[Claimed, IssueRef]]) -> list[Exception | None]:
         """Record the issue each claim created: later duplicates get :class:`AlreadyCreated`.
@@ -339,13 +355,11 @@ class DynamoDBIdempotencyStore:
         lease_until: float | None = None,
         issue: IssueRef | None = None,
     ) -> dict[str, AttributeValueTypeDef]:
-        """A whole record: every write replaces the item, which DynamoDB (and moto) do cheaply."""
+        """A whole record: every write replaces the item. Claims carry only what the protocol reads (the
+        id already names the tenant and key); a completion adds the issue and readable fields."""
         item: dict[str, AttributeValueTypeDef] = {
             "id": {"S": record_id(key, self._prefix)},
             "status": {"S": status},
-            "clientKey": {"S": key.client_key},
-            "idempotencyKey": {"S": key.key},
-            "updatedAt": _number(now),
             TTL_ATTRIBUTE: _number(int(now) + self._ttl),
         }
         if owner is not None:
@@ -356,6 +370,9 @@ class DynamoDBIdempotencyStore:
             item["issueKey"] = {"S": issue.key}
             if issue.id is not None:
                 item["issueId"] = {"S": issue.id}
+            item["clientKey"] = {"S": key.client_key}
+            item["idempotencyKey"] = {"S": key.key}
+            item["updatedAt"] = _number(now)
         return item
 
     def _read(self, key: IdempotencyKey) -> Mapping[str, Any] | None:

@@ -20,8 +20,9 @@ Standard queue, per batch:
 5. In a unit: a claim marked ``search_first`` (the last attempt crashed, timed out or met an ambiguous
    answer) first searches Jira for the idempotency property; found -> deduplicated. The rest are created,
    each body with the idempotency property added to its ``properties`` (set atomically with the issue).
-6. Settle the idempotency records: created or found -> COMPLETED; ambiguous, or not known to be absent ->
-   UNKNOWN (the next attempt searches first, after Jira's index lag); otherwise released.
+6. Settle the idempotency records, once for the whole batch (all completions in one BatchWriteItem):
+   created or found -> COMPLETED; ambiguous, or not known to be absent -> UNKNOWN (the next attempt
+   searches first, after Jira's index lag); otherwise released.
 7. Each failure's fate follows :func:`jira_connect.batch.decide`; then, in one SQS call per kind, dead
    letters are sent, throttled messages re-sent, and visibility timeouts set. A message whose dead letter
    or re-send could not be sent is retried instead: it is never acknowledged without going somewhere.
@@ -31,6 +32,10 @@ the group stops at its first failed message and the rest of the group is retried
 ``SqsFifoPartialProcessor(skip_group_on_error=True)`` reports them). Throttling cannot be deferred per
 message on FIFO (no per-message delay), so it is retried with the wait as visibility timeout, and those
 receives do count towards ``MAX_ATTEMPTS``.
+
+Where the time goes: one Jira round trip per tenant (bulk), in parallel across tenants, between one
+round of concurrent conditional writes (the claims) and one batch write (the completions). Tenant
+records, HTTP sessions, boto3 clients and the thread pool live as long as the execution environment.
 
 Containment: an exception in one unit or group fails only its own messages (as ambiguous: Jira may have
 acted, so their next attempt searches first); an unexpected exception anywhere else fails the messages
