@@ -66,6 +66,9 @@ DEMO_PARAMETERS: Final = {
     "AppBaseUrl": APP_BASE_URL,
     "JiraAllowedHosts": "*.atlassian.net,*.jira.com,*.jira-dev.com,127.0.0.1",
     "JiraIndexLagSeconds": "1",
+    # A shorter invocation shortens the lease a racing duplicate waits out (the queue's visibility
+    # timeout stays at its 6x default); still above the Jira client's connect + read timeouts.
+    "IssueWorkerTimeout": "20",
 }
 WORKER: Final = "IssueWorkerFunction"
 LIFECYCLE: Final = "LifecycleFunction"
@@ -74,7 +77,7 @@ TENANT_NAMES: Final = ("acme", "globex", "initech", "umbrella", "hooli")
 THROTTLED_REQUESTS: Final = 4
 THROTTLE_RETRY_AFTER_SECONDS: Final = 2
 RECEIVE_WAIT_SECONDS: Final = 1
-DRAIN_TIMEOUT_SECONDS: Final = 150.0
+DRAIN_TIMEOUT_SECONDS: Final = 240.0
 HTTP_TIMEOUT_SECONDS: Final = 30
 LOG_FILE: Final = REPO / "build" / "demo" / "functions.log"
 
