@@ -40,9 +40,7 @@ import os
 import platform
 import queue
 import random
-import re
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -58,6 +56,7 @@ import requests
 
 from devstack.aws import aws_environment, running_moto_server
 from devstack.jira_emulator.control_client import EmulatorControl
+from devstack.local_stack import running_service
 from jira_connect.descriptor import app_descriptor
 from jira_connect.idempotency_store import create_table
 from jira_connect.jira_client import JiraClients
@@ -115,25 +114,9 @@ def serve_moto(*, background: bool = False) -> None:
 
 @contextlib.contextmanager
 def process(command: list[str], env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """Run ``command``, wait for the URL it prints on its first line, and stop it afterwards."""
-    child = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        match = re.search(r"http://\S+", line)
-        if match is None:
-            raise RuntimeError(f"{command[0]} did not start: {line!r}")
-        yield match.group(0)
-    finally:
-        child.terminate()
-        child.wait(START_TIMEOUT_SECONDS)
+    """Run ``command`` until the block ends; yields the URL it printed (devstack.local_stack)."""
+    with running_service(command, env) as service:
+        yield service.url
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import socket
@@ -24,10 +25,18 @@ import boto3
 
 from devstack.template import Template
 
-__all__ = ["REPO", "EmulatorProcess", "LocalResources", "free_port", "provision", "running_emulator"]
+__all__ = [
+    "REPO",
+    "LocalResources",
+    "ServiceProcess",
+    "free_port",
+    "provision",
+    "running_emulator",
+    "running_service",
+]
 
 REPO: Final = Path(__file__).resolve().parent.parent
-EMULATOR_START_SECONDS: Final = 20.0
+STOP_SECONDS: Final = 20.0
 QUEUE_TYPE: Final = "AWS::SQS::Queue"
 TABLE_TYPE: Final = "AWS::DynamoDB::Table"
 #: SQS queue attributes copied from the template as they are (numbers become strings, as SQS wants).
@@ -50,41 +59,47 @@ def free_port() -> int:
 
 
 @dataclass(frozen=True)
-class EmulatorProcess:
+class ServiceProcess:
+    """A local service in its own process: the root URL it printed, and its process id."""
+
     url: str
     pid: int
 
 
 @contextlib.contextmanager
-def running_emulator(extra_args: Sequence[str] = ()) -> Iterator[EmulatorProcess]:
-    """Start ``python -m devstack.jira_emulator`` on a free loopback port; yields its root URL and process
-    id, and stops it (SIGTERM, then SIGKILL) on exit, whatever happened inside."""
-    command = [
-        sys.executable,
-        "-m",
-        "devstack.jira_emulator",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(free_port()),
-    ]
+def running_service(command: Sequence[str], env: Mapping[str, str] | None = None) -> Iterator[ServiceProcess]:
+    """Run ``command``, wait for the URL it prints on its first line, and stop it (SIGTERM, then SIGKILL)
+    on exit, whatever happened inside."""
     process = subprocess.Popen(
-        [*command, *extra_args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        list(command),
+        cwd=REPO,
+        env=None if env is None else {**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         match = re.search(r"http://\S+", line)
         if match is None:
-            raise RuntimeError(f"the Jira emulator did not start (it printed {line!r})")
-        yield EmulatorProcess(url=match.group(0).rstrip("/"), pid=process.pid)
+            raise RuntimeError(f"{' '.join(command[:3])} did not start (it printed {line!r})")
+        yield ServiceProcess(url=match.group(0).rstrip("/"), pid=process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=EMULATOR_START_SECONDS)
+            process.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def running_emulator(extra_args: Sequence[str] = ()) -> contextlib.AbstractContextManager[ServiceProcess]:
+    """``python -m devstack.jira_emulator`` on a free loopback port."""
+    port = str(free_port())
+    return running_service(
+        [sys.executable, "-m", "devstack.jira_emulator", "--host", "127.0.0.1", "--port", port, *extra_args]
+    )
 
 
 @dataclass(frozen=True)
