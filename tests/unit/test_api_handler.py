@@ -35,6 +35,7 @@ from jira_connect.errors import (
     TenantUninstalled,
     UnknownTenant,
 )
+from jira_connect.http_api_contract import MAX_BODY_BYTES
 from jira_connect.issue_api import Enqueued, MessageTooLarge, ProjectList
 from jira_connect.settings import Settings, SettingsError
 
@@ -208,11 +209,11 @@ def test_more_than_100_labels_are_refused_naming_the_limit(fake: FakeApi) -> Non
 
 
 def test_a_body_over_the_size_limit_is_413_naming_the_limit(fake: FakeApi) -> None:
-    body = {"fields": {**ISSUE["fields"], "customfield_1": "x" * app.MAX_BODY_BYTES}}
+    body = {"fields": {**ISSUE["fields"], "customfield_1": "x" * MAX_BODY_BYTES}}
     status, answer, _ = call(create(body))
     assert status == 413
     assert answer["error"]["type"] == "BodyTooLarge"
-    assert f"over the limit of {app.MAX_BODY_BYTES} bytes" in answer["error"]["message"]
+    assert f"over the limit of {MAX_BODY_BYTES} bytes" in answer["error"]["message"]
 
 
 @pytest.mark.parametrize(
