@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from jira_connect import api_settings, worker_settings
 from jira_connect.api_settings import ApiSettings
 from jira_connect.idempotency_property import with_idempotency_property
+from jira_connect.idempotency_store import MIN_TTL_SECONDS
 from jira_connect.settings import SettingsError
+from jira_connect.worker_settings import WorkerSettings
 
 BASE = {
     "TENANT_SECRET_PREFIX": "jira-issue-creator/tenants/",
@@ -28,10 +29,27 @@ def test_defaults() -> None:
 
 
 def test_same_defaults_and_bounds_as_the_worker() -> None:
-    assert api_settings.DEFAULT_INDEX_LAG_SECONDS == worker_settings.DEFAULT_INDEX_LAG_SECONDS
-    assert api_settings.LEASE_MARGIN_SECONDS == worker_settings.LEASE_MARGIN_SECONDS
-    assert api_settings.MIN_TTL_SECONDS == worker_settings.MIN_TTL_SECONDS
-    assert api_settings.FIFO_SUFFIX == worker_settings.FIFO_SUFFIX
+    worker_env = {**BASE, "DLQ_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq"}
+    api, worker = ApiSettings.from_env(BASE), WorkerSettings.from_env(worker_env)
+    assert api.index_lag_seconds == worker.index_lag_seconds
+    assert api.idempotency_ttl_seconds == worker.idempotency_ttl_seconds
+    assert api.fifo == worker.fifo
+    fifo = {"ISSUE_QUEUE_URL": BASE["ISSUE_QUEUE_URL"] + ".fifo"}
+    assert ApiSettings.from_env({**BASE, **fifo}).fifo
+    assert WorkerSettings.from_env({**worker_env, **fifo}).fifo
+    shortest = str(MIN_TTL_SECONDS)
+    too_short = str(MIN_TTL_SECONDS - 1)
+    assert (
+        ApiSettings.from_env({**BASE, "IDEMPOTENCY_TTL_SECONDS": shortest}).idempotency_ttl_seconds
+        == MIN_TTL_SECONDS
+    )
+    assert (
+        WorkerSettings.from_env({**worker_env, "IDEMPOTENCY_TTL_SECONDS": shortest}).idempotency_ttl_seconds
+        == MIN_TTL_SECONDS
+    )
+    for parse, env in ((ApiSettings.from_env, BASE), (WorkerSettings.from_env, worker_env)):
+        with pytest.raises(SettingsError, match="IDEMPOTENCY_TTL_SECONDS"):
+            parse({**env, "IDEMPOTENCY_TTL_SECONDS": too_short})
 
 
 @pytest.mark.parametrize(

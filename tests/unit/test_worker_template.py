@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from jira_connect.idempotency_store import TTL_ATTRIBUTE
-from jira_connect.worker_settings import LEASE_MARGIN_SECONDS
+from jira_connect.idempotency_store import LEASE_MARGIN_SECONDS
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 #: Lambda refuses an SQS event source whose visibility timeout is below 6x the function timeout.

@@ -13,8 +13,9 @@ The Jira client's settings (:class:`jira_connect.settings.Settings`: ``TENANT_SE
 ``IDEMPOTENCY_TTL_SECONDS``     how long an idempotency record is kept (default 604800: 7 days)
 ==============================  ======================================================================
 
-The defaults and bounds equal the worker's (:mod:`jira_connect.worker_settings`, pinned by a test). That
-module is not imported here: it reads the worker's own variables, which this function does not set.
+The defaults and bounds it shares with the worker (index lag, lease margin, record TTL) are defined once, in
+:mod:`jira_connect.idempotency_store`; :mod:`jira_connect.worker_settings` is not imported here: it reads
+the worker's own variables, which this function does not set.
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from jira_connect.idempotency_store import DEFAULT_TTL_SECONDS
+from jira_connect.idempotency_store import (
+    DEFAULT_INDEX_LAG_SECONDS,
+    DEFAULT_TTL_SECONDS,
+    FIFO_SUFFIX,
+    MIN_TTL_SECONDS,
+)
 from jira_connect.settings import Settings, seconds_setting, whole_number_setting
 
 __all__ = ["ApiSettings"]
 
-DEFAULT_INDEX_LAG_SECONDS = 10.0
-#: Added to the invocation's remaining time (and the index lag) to make a claim's lease, as the worker does.
-LEASE_MARGIN_SECONDS = 5.0
-#: Shorter than an hour would forget an issue while a caller may still retry its request.
-MIN_TTL_SECONDS = 3600
-FIFO_SUFFIX = ".fifo"
 #: Required through ``Settings.require``, which the template check cannot see as reads.
 ENV_VARS = ("ISSUE_QUEUE_URL", "IDEMPOTENCY_TABLE")
 

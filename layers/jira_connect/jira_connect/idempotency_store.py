@@ -81,6 +81,14 @@ COMPLETED: Final = "COMPLETED"
 #: Shared by every function that creates issues (worker, HTTP API), so they deduplicate against each other.
 DEFAULT_KEY_PREFIX: Final = "issue"
 DEFAULT_TTL_SECONDS: Final = 7 * 24 * 3600
+#: Shorter than an hour would forget an issue while its message or request may still be retried.
+MIN_TTL_SECONDS: Final = 3600
+#: After its lease, a crashed attempt's claim is taken over; the margin covers clock skew between hosts.
+LEASE_MARGIN_SECONDS: Final = 5.0
+#: How long Jira's search may lag behind a create, unless configured (JIRA_INDEX_LAG_SECONDS).
+DEFAULT_INDEX_LAG_SECONDS: Final = 10.0
+#: SQS names a FIFO queue (and so its URL) with this suffix.
+FIFO_SUFFIX: Final = ".fifo"
 ID_SEPARATOR: Final = "#"
 #: DynamoDB allows 2,048 bytes of partition key; longer ids are hashed well before that.
 MAX_PLAIN_ID_BYTES: Final = 1024

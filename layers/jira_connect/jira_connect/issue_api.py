@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
-from jira_connect.api_settings import LEASE_MARGIN_SECONDS, ApiSettings
+from jira_connect.api_settings import ApiSettings
 from jira_connect.create_once import IssueOutcome, create_issue_once
 from jira_connect.errors import ActAsUserUnavailable, InvalidMessage
-from jira_connect.idempotency_store import IdempotencyKey
+from jira_connect.idempotency_store import LEASE_MARGIN_SECONDS, IdempotencyKey
 from jira_connect.issue_message import validate_issue_message
 from jira_connect.jira_client import JiraClient, JiraClients
 from jira_connect.worker import IdempotencyStore

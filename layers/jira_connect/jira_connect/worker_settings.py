@@ -24,27 +24,26 @@ The Jira client's settings (:class:`jira_connect.settings.Settings`: ``TENANT_SE
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jira_connect.batch import RedeliveryPolicy
-from jira_connect.idempotency_store import DEFAULT_TTL_SECONDS
-from jira_connect.settings import Settings, SettingsError
+from jira_connect.idempotency_store import (
+    DEFAULT_INDEX_LAG_SECONDS,
+    DEFAULT_TTL_SECONDS,
+    FIFO_SUFFIX,
+    LEASE_MARGIN_SECONDS,
+    MIN_TTL_SECONDS,
+)
+from jira_connect.settings import Settings, seconds_setting, whole_number_setting
 from jira_connect.worker import WorkerOptions
 
 __all__ = ["WorkerSettings"]
 
-DEFAULT_INDEX_LAG_SECONDS = 10.0
 DEFAULT_MAX_THROTTLE_DEFERRALS = 96
 DEFAULT_CONCURRENCY = 16
 DEFAULT_TENANT_CONCURRENCY = 4
 DEFAULT_MAX_INLINE_WAIT = 2.0
-FIFO_SUFFIX = ".fifo"
-#: After its lease, a crashed attempt's claim is taken over; the margin covers clock skew between hosts.
-LEASE_MARGIN_SECONDS = 5.0
-#: Shorter than an hour would forget an issue while its message may still be retried.
-MIN_TTL_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -69,12 +68,20 @@ class WorkerSettings:
             issue_queue_url=jira.require("issue_queue_url"),
             dlq_url=jira.require("dlq_url"),
             idempotency_table=jira.require("idempotency_table"),
-            index_lag_seconds=_number(environ, "JIRA_INDEX_LAG_SECONDS", DEFAULT_INDEX_LAG_SECONDS),
-            max_throttle_deferrals=_whole(environ, "MAX_THROTTLE_DEFERRALS", DEFAULT_MAX_THROTTLE_DEFERRALS),
-            concurrency=_whole(environ, "WORKER_CONCURRENCY", DEFAULT_CONCURRENCY, minimum=1),
-            tenant_concurrency=_whole(environ, "TENANT_CONCURRENCY", DEFAULT_TENANT_CONCURRENCY, minimum=1),
-            max_inline_wait_seconds=_number(environ, "MAX_INLINE_WAIT_SECONDS", DEFAULT_MAX_INLINE_WAIT),
-            idempotency_ttl_seconds=_whole(
+            index_lag_seconds=seconds_setting(
+                environ, "JIRA_INDEX_LAG_SECONDS", DEFAULT_INDEX_LAG_SECONDS, allow_zero=True
+            ),
+            max_throttle_deferrals=whole_number_setting(
+                environ, "MAX_THROTTLE_DEFERRALS", DEFAULT_MAX_THROTTLE_DEFERRALS, minimum=0
+            ),
+            concurrency=whole_number_setting(environ, "WORKER_CONCURRENCY", DEFAULT_CONCURRENCY),
+            tenant_concurrency=whole_number_setting(
+                environ, "TENANT_CONCURRENCY", DEFAULT_TENANT_CONCURRENCY
+            ),
+            max_inline_wait_seconds=seconds_setting(
+                environ, "MAX_INLINE_WAIT_SECONDS", DEFAULT_MAX_INLINE_WAIT, allow_zero=True
+            ),
+            idempotency_ttl_seconds=whole_number_setting(
                 environ, "IDEMPOTENCY_TTL_SECONDS", DEFAULT_TTL_SECONDS, minimum=MIN_TTL_SECONDS
             ),
         )
@@ -98,23 +105,3 @@ class WorkerSettings:
             call_budget=self.jira.jira_connect_timeout + self.jira.jira_read_timeout,
             lease_margin=LEASE_MARGIN_SECONDS,
         )
-
-
-def _whole(environ: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    return int(_number(environ, name, default, minimum=minimum, whole=True))
-
-
-def _number(
-    environ: Mapping[str, str], name: str, default: float, *, minimum: float = 0, whole: bool = False
-) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(int(raw)) if whole else float(raw)
-    except ValueError:
-        kind = "a whole number" if whole else "a number"
-        raise SettingsError(f"{name} must be {kind}, got {raw!r}") from None
-    if not math.isfinite(value) or value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
