@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jira_connect.idempotency_store import TTL_ATTRIBUTE
-from jira_connect.idempotency_store import LEASE_MARGIN_SECONDS
+from jira_connect.idempotency_store import LEASE_MARGIN_SECONDS, TTL_ATTRIBUTE
 
 TEMPLATE = Path(__file__).parents[2] / "template.yaml"
 #: Lambda refuses an SQS event source whose visibility timeout is below 6x the function timeout.
