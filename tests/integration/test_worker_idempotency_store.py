@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from devstack.aws import MotoServer
 from jira_connect.idempotency_store import (
@@ -235,3 +238,104 @@ def test_a_failed_claim_gives_back_the_keys_it_did_claim(aws: MotoServer, clock:
     assert _claimed(again).search_first is True  # still searched for first
     plain.close()
     flaky.close()
+
+
+def _count_requests(client: Any) -> Counter[str]:
+    """The DynamoDB operations ``client`` sends from now on, by name (botocore's own event hooks)."""
+    sent: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        sent[model.name] += 1
+
+    client.meta.events.register("before-call.dynamodb", count)
+    return sent
+
+
+def test_fresh_keys_are_claimed_in_one_transaction(aws: MotoServer, clock: Clock) -> None:
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    store = DynamoDBIdempotencyStore(client, TABLE, clock=clock)
+    sent = _count_requests(client)
+    keys = [IdempotencyKey(f"jira:tenant-{i % 3}", f"fresh-{i}") for i in range(150)]
+
+    claims = store.claim(keys, lease_seconds=60)
+
+    assert [_claimed(c).search_first for c in claims] == [False] * len(keys)
+    assert sent == Counter({"TransactWriteItems": 2})  # 100 + 50
+    assert {_claimed(c).owner for c in claims} == {store.lookup(k)["owner"] for k in keys}  # type: ignore[index]
+    store.close()
+
+
+def test_a_key_with_a_record_sends_its_transaction_one_by_one(aws: MotoServer, clock: Clock) -> None:
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    store = DynamoDBIdempotencyStore(client, TABLE, clock=clock)
+    keys = [IdempotencyKey("jira:tenant-1", f"k{i}") for i in range(5)]
+    [held] = store.claim([keys[1]], lease_seconds=30)
+    [done] = store.claim([keys[3]], lease_seconds=30)
+    store.complete([(_claimed(done), ISSUE)])
+    sent = _count_requests(client)
+
+    claims = store.claim(keys, lease_seconds=60)
+
+    assert claims[1] == InFlightElsewhere(keys[1], retry_after=30.0)
+    assert claims[3] == AlreadyCreated(keys[3], ISSUE)
+    assert all(_claimed(claims[i]).search_first is False for i in (0, 2, 4))
+    assert sent["TransactWriteItems"] == 1  # cancelled by the two keys with records,
+    assert sent["PutItem"] == 5  # then one by one
+    assert store.lookup(keys[1])["owner"] == _claimed(held).owner  # type: ignore[index]
+    store.close()
+
+
+def test_a_committed_transaction_whose_answer_was_lost_is_still_ours(aws: MotoServer, clock: Clock) -> None:
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    store = DynamoDBIdempotencyStore(client, TABLE, clock=clock)
+
+    def lose_the_answer(**_: Any) -> None:
+        raise ReadTimeoutError(endpoint_url="dynamodb")  # after DynamoDB committed the transaction
+
+    client.meta.events.register("after-call.dynamodb.TransactWriteItems", lose_the_answer)
+    keys = [IdempotencyKey("jira:tenant-1", f"lost-{i}") for i in range(4)]
+
+    claims = store.claim(keys, lease_seconds=60)
+
+    assert all(_claimed(c).search_first is False for c in claims)
+    assert {store.lookup(k)["owner"] for k in keys} == {_claimed(claims[0]).owner}  # type: ignore[index]
+    store.close()
+
+
+def test_concurrent_batch_claims_win_each_key_once(aws: MotoServer, clock: Clock) -> None:
+    client = boto3.client("dynamodb")
+    create_table(client, TABLE)
+    stores = [DynamoDBIdempotencyStore(client, TABLE, clock=clock) for _ in range(3)]
+    for round_number in range(10):
+        # Overlapping batches: each claimant's keys share some with the others'.
+        keys = [IdempotencyKey("jira:tenant-1", f"batch-{round_number}-{i}") for i in range(12)]
+        batches = [keys[0:8], keys[4:12], keys[2:10]]
+        results: list[list[Claim]] = [[] for _ in stores]
+        barrier = threading.Barrier(len(stores))
+
+        def contend(
+            n: int,
+            batch: list[IdempotencyKey],
+            results: list[list[Claim]] = results,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
+            barrier.wait()
+            results[n].extend(stores[n].claim(batch, lease_seconds=60))
+
+        threads = [threading.Thread(target=contend, args=(n, b)) for n, b in enumerate(batches)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = Counter(c.key for claims in results for c in claims if isinstance(c, Claimed))
+        assert winners == Counter(keys)  # every key claimed, none twice
+    for store in stores:
+        store.close()
+
+
+def test_a_key_twice_in_one_call_is_refused(store: DynamoDBIdempotencyStore) -> None:
+    with pytest.raises(ValueError, match="at most once"):
+        store.claim([KEY, IdempotencyKey(KEY.client_key, KEY.key)], lease_seconds=60)
