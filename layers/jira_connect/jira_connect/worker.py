@@ -34,7 +34,7 @@ message on FIFO (no per-message delay), so it is retried with the wait as visibi
 receives do count towards ``MAX_ATTEMPTS``.
 
 Where the time goes: one Jira round trip per tenant (bulk), in parallel across tenants, between one
-round of concurrent conditional writes (the claims) and one batch write (the completions). Tenant
+DynamoDB transaction (the claims) and one batch write (the completions). Tenant
 records, HTTP sessions, boto3 clients and the thread pool live as long as the execution environment.
 
 Containment: an exception in one unit or group fails only its own messages (as ambiguous: Jira may have
