@@ -20,9 +20,10 @@ Limits (jira_connect.http_api_contract), each named in its error: a body of at m
 ``summary`` at most 255 characters (Jira's own limit), a plain-text ``description`` at most 32,767, at most
 100 ``labels`` of at most 255 characters without spaces, at most 20 ``properties`` (422).
 
-Errors, all one JSON shape (:class:`ErrorBody`), decided in one table by exception type
-(:data:`ERROR_STATUS`). ``errorMessages`` and ``errors`` are Jira's ErrorCollection when Jira answered,
-else ours in the same form (``errors`` maps a field path to its problem)::
+Errors, all one JSON shape (``ErrorBody``, jira_connect.http_api_contract), decided in one table by
+exception type (``ERROR_STATUS``, jira_connect.http_api_errors; the handler only logs and answers).
+``errorMessages`` and ``errors`` are Jira's ErrorCollection when Jira answered, else ours in the same form
+(``errors`` maps a field path to its problem)::
 
     {"error": {"type": "JiraBadRequest", "status": 400, "message": "...", "errorMessages": [...],
                "errors": {"summary": "..."}, "retryAfter": null, "rateLimitReason": null}}
@@ -39,56 +40,23 @@ the same ``Idempotency-Key`` is safe. 500 only for a bug, logged with its traceb
 
 from __future__ import annotations
 
-import binascii
-import math
 import os
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from jira_connect.api_settings import ApiSettings
-from jira_connect.batch import DeliveryInProgress, IdempotencyStoreUnavailable
-from jira_connect.errors import (
-    ActAsUserUnavailable,
-    AmbiguousError,
-    AnonymousRequest,
-    ConnectionFailed,
-    DisallowedBaseUrl,
-    InvalidMessage,
-    IssueCreatorError,
-    JiraAuthenticationFailed,
-    JiraBadRequest,
-    JiraForbidden,
-    JiraNotFound,
-    JiraRejected,
-    JiraUnavailable,
-    JiraUnprocessable,
-    MalformedTenantRecord,
-    PermanentError,
-    RateLimited,
-    ResponseTimeout,
-    RetryableError,
-    TenantUninstalled,
-    UnknownTenant,
-)
 from jira_connect.http_api_contract import (
     CREATE_RESPONSES,
     MAX_KEY_LENGTH,
@@ -97,24 +65,20 @@ from jira_connect.http_api_contract import (
     READ_RESPONSES,
     RESPOND_ASYNC,
     ActAsUserHeader,
-    BodyTooLarge,
     ClientKey,
-    ErrorBody,
-    ErrorDetail,
     IdempotencyKeyHeader,
     IssueCreate,
     IssueCreated,
     IssueQueued,
-    MalformedBody,
     PreferHeader,
     ProjectPage,
     parse_body,
 )
+from jira_connect.http_api_errors import error_answer
 from jira_connect.idempotency_store import DynamoDBIdempotencyStore
-from jira_connect.issue_api import IssueApi, MessageTooLarge
+from jira_connect.issue_api import IssueApi
 from jira_connect.issue_queue import SqsIssueQueue
 from jira_connect.jira_client import JiraClients
-from jira_connect.settings import SettingsError
 from jira_connect.tenant_store import SecretsManagerTenantStore
 
 logger = Logger()
@@ -249,161 +213,36 @@ def preferences(header: str | None) -> set[str]:
     return {name for name in names if name}
 
 
-# --- errors: the one place where an exception becomes an HTTP answer -------------------------------------
-
-#: First match wins, so a subclass comes before its base.
-ERROR_STATUS: Final[tuple[tuple[type[BaseException], HTTPStatus], ...]] = (
-    # The request itself.
-    (BodyTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
-    (MessageTooLarge, HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
-    (MalformedBody, HTTPStatus.BAD_REQUEST),
-    (RequestUnsupportedContentType, HTTPStatus.UNSUPPORTED_MEDIA_TYPE),
-    (RequestValidationError, HTTPStatus.UNPROCESSABLE_ENTITY),
-    (InvalidMessage, HTTPStatus.UNPROCESSABLE_ENTITY),
-    (NotFoundError, HTTPStatus.NOT_FOUND),
-    (DeliveryInProgress, HTTPStatus.CONFLICT),
-    # The tenant.
-    (UnknownTenant, HTTPStatus.NOT_FOUND),
-    (TenantUninstalled, HTTPStatus.GONE),
-    (ActAsUserUnavailable, HTTPStatus.FORBIDDEN),
-    # Our configuration or the tenant's record: nothing the caller can fix.
-    (MalformedTenantRecord, HTTPStatus.BAD_GATEWAY),
-    (DisallowedBaseUrl, HTTPStatus.BAD_GATEWAY),
-    (JiraAuthenticationFailed, HTTPStatus.BAD_GATEWAY),
-    (AnonymousRequest, HTTPStatus.BAD_GATEWAY),
-    # Jira's answers, with Jira's meaning.
-    (JiraBadRequest, HTTPStatus.BAD_REQUEST),
-    (JiraForbidden, HTTPStatus.FORBIDDEN),
-    (JiraNotFound, HTTPStatus.NOT_FOUND),
-    (JiraUnprocessable, HTTPStatus.UNPROCESSABLE_ENTITY),
-    (JiraRejected, HTTPStatus.BAD_REQUEST),
-    (RateLimited, HTTPStatus.TOO_MANY_REQUESTS),
-    (JiraUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
-    (ConnectionFailed, HTTPStatus.BAD_GATEWAY),
-    (IdempotencyStoreUnavailable, HTTPStatus.SERVICE_UNAVAILABLE),
-    (ResponseTimeout, HTTPStatus.GATEWAY_TIMEOUT),
-    (AmbiguousError, HTTPStatus.BAD_GATEWAY),
-    (RetryableError, HTTPStatus.SERVICE_UNAVAILABLE),
-    (PermanentError, HTTPStatus.BAD_REQUEST),
-    (IssueCreatorError, HTTPStatus.BAD_GATEWAY),
-    # AWS (Secrets Manager, DynamoDB, SQS) failing.
-    (ClientError, HTTPStatus.SERVICE_UNAVAILABLE),
-    (BotoCoreError, HTTPStatus.SERVICE_UNAVAILABLE),
-    # A bug, or a deployment missing a variable: logged with its traceback.
-    (SettingsError, HTTPStatus.INTERNAL_SERVER_ERROR),
-    (Exception, HTTPStatus.INTERNAL_SERVER_ERROR),
-)
-#: Powertools' function that reads the request body; a ValueError raised inside it is the caller's body.
-BODY_READER: Final = ("openapi_validation.py", "_get_body")
-RETRY_IS_SAFE: Final = (
-    "The issue may have been created. Retrying with the same Idempotency-Key is safe: the retry finds "
-    "the issue if it exists and creates it otherwise."
-)
-RETRY_NEEDS_KEY: Final = (
-    "The issue may have been created. Send an Idempotency-Key header with creates, so that a retry is safe."
-)
+# --- errors: the one place where an exception becomes an HTTP answer (jira_connect.http_api_errors) ------
 
 
 def error_response(error: Exception) -> Response[dict[str, Any]]:
-    error = _as_request_error(error)
-    status = next(status for kind, status in ERROR_STATUS if isinstance(error, kind))
-    detail = ErrorDetail(
-        type=_error_type(error),
-        status=int(status),
-        message=_message(error, status),
-        errorMessages=list(getattr(error, "error_messages", ())),
-        errors=_field_errors(error),
-        retryAfter=_retry_after(error),
-        rateLimitReason=getattr(error, "rate_limit_reason", None),
+    event = app.current_event
+    answer = error_answer(
+        error,
+        method=event.http_method,
+        has_idempotency_key=event.headers.get("idempotency-key") is not None,
     )
-    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
-        logger.exception("request failed", error_type=type(error).__name__, status=detail.status)
+    detail = answer.detail
+    if answer.is_bug:
+        logger.exception("request failed", error_type=type(answer.error).__name__, status=detail.status)
     else:
         # Jira's or AWS's trouble is worth a warning; the caller's own mistakes are only information.
-        log = logger.warning if status >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
+        log = logger.warning if answer.status >= HTTPStatus.INTERNAL_SERVER_ERROR else logger.info
         log(
             "request refused",
             status=detail.status,
             error_type=detail.type,
             reason=detail.message,
-            client_key=getattr(error, "client_key", None),
-            jira_status=getattr(error, "status", None),
+            client_key=getattr(answer.error, "client_key", None),
+            jira_status=getattr(answer.error, "status", None),
         )
-    headers = {} if detail.retryAfter is None else {"Retry-After": str(detail.retryAfter)}
     return Response(
-        status_code=status,
+        status_code=answer.status,
         content_type=content_types.APPLICATION_JSON,
-        body=ErrorBody(error=detail).model_dump(),
-        headers=headers,
+        body=answer.body,
+        headers=answer.headers,
     )
-
-
-def _as_request_error(error: Exception) -> Exception:
-    """A ValueError raised while Powertools read the body (bad base64 or UTF-8, a form or multipart body
-    it could not parse) is a malformed request, not a bug of ours."""
-    if isinstance(error, ValueError | binascii.Error) and any(
-        frame.filename.endswith(BODY_READER[0]) and frame.name == BODY_READER[1]
-        for frame in traceback.extract_tb(error.__traceback__)
-    ):
-        return MalformedBody(f"the request body could not be read ({type(error).__name__})")
-    return error
-
-
-def _error_type(error: Exception) -> str:
-    if isinstance(error, IssueCreatorError):
-        return error.error_type
-    if isinstance(error, ClientError | BotoCoreError):
-        return "AwsServiceError"
-    if isinstance(error, NotFoundError):
-        return "RouteNotFound"
-    if type(error) is Exception or not _is_ours(error):
-        return "InternalError"
-    return type(error).__name__
-
-
-def _is_ours(error: Exception) -> bool:
-    return isinstance(
-        error,
-        BodyTooLarge | MalformedBody | RequestValidationError | RequestUnsupportedContentType | SettingsError,
-    )
-
-
-def _message(error: Exception, status: HTTPStatus) -> str:
-    if isinstance(error, RequestValidationError):
-        return "the request does not match this API's schema; see errors"
-    if isinstance(error, RequestUnsupportedContentType):
-        return "the request body must be application/json"
-    if isinstance(error, NotFoundError):
-        return "no such route"
-    if isinstance(error, ClientError | BotoCoreError):
-        # botocore's text names the AWS operation and resource, never a secret value; keep it short.
-        return f"an AWS service this API depends on failed ({type(error).__name__}); retry later"
-    if status == HTTPStatus.INTERNAL_SERVER_ERROR:
-        return "internal error; it has been logged"
-    text = error.message if isinstance(error, IssueCreatorError) else str(error)
-    if isinstance(error, AmbiguousError) and app.current_event.http_method == "POST":
-        has_key = app.current_event.headers.get("idempotency-key") is not None
-        text = f"{text}. {RETRY_IS_SAFE if has_key else RETRY_NEEDS_KEY}"
-    return text
-
-
-def _field_errors(error: Exception) -> dict[str, str]:
-    if isinstance(error, IssueCreatorError):
-        return dict(error.errors)
-    if isinstance(error, RequestValidationError):
-        # loc and pydantic's message (which names the limit: "at most 255 characters"); never the input.
-        return {
-            ".".join(str(part) for part in e.get("loc", ())) or "request": str(e.get("msg") or e.get("type"))
-            for e in error.errors()
-        }
-    return {}
-
-
-def _retry_after(error: Exception) -> int | None:
-    seconds = getattr(error, "retry_after", None)
-    if not isinstance(seconds, int | float) or not math.isfinite(seconds):
-        return None
-    return max(1, math.ceil(seconds))
 
 
 # Registered for every exception: Powertools looks handlers up along the raised type's MRO.
