@@ -22,9 +22,11 @@ $(SAM):
 	$(TOOLS)/sam/bin/python -m pip install --quiet --upgrade pip
 	$(TOOLS)/sam/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
-## test: lint, type-check, validate template.yaml, then run every test
+## test: lint, type-check, validate template.yaml, then run every test: the unit tests with the pure
+## core's coverage gate (pyproject.toml [tool.coverage.report]), then the integration and e2e tests
 test: lint typecheck template-lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m unit --cov
+	$(VENV)/bin/pytest -m "not unit"
 
 lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check .
