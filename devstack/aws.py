@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import moto.dynamodb.models as moto_dynamodb
+from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
@@ -81,16 +82,10 @@ class _ItemSnapshot:
         self.item: Item | None = copy.deepcopy(table.get_item(hash_key, range_key))
 
     def restore(self) -> None:
-        items: dict[Any, Any] = self.table.items
-        if self.range_key is None:
-            if self.item is None:
-                items.pop(self.hash_key, None)
-            else:
-                items[self.hash_key] = self.item
-        elif self.item is None:
-            items.get(self.hash_key, {}).pop(self.range_key, None)
+        if self.item is None:
+            self.table.delete_item(self.hash_key, self.range_key)
         else:
-            items[self.hash_key][self.range_key] = self.item
+            self.table.put_item(self.item.to_json()["Attributes"], overwrite=True)
 
 
 def _snapshots(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[_ItemSnapshot]:
@@ -102,11 +97,9 @@ def _snapshots(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -
                 continue  # moto answers for the unknown table
             key = request.get("Item", {}) if operation == "Put" else request.get("Key", {})
             try:
-                hash_key = DynamoType(key[table.hash_key_attr])
-                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            except (KeyError, TypeError):
+                snapshots.append(_ItemSnapshot(table, *backend.get_keys_value(table, key)))
+            except (MockValidationException, TypeError):
                 continue  # moto answers for the malformed key; nothing of it is written
-            snapshots.append(_ItemSnapshot(table, hash_key, range_key))
     return snapshots
 
 
